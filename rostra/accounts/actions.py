@@ -1,0 +1,346 @@
+"""Every write to accounts and the social graph. Views and tasks call these; nothing else saves.
+
+``check_*`` style validation happens at the top of each function; nothing is written until all
+of the input is known good, and each action is one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from rostra.accounts.models import Account, Block, Follow, FollowRequest, Mute, Role, User
+from rostra.core import events
+from rostra.core.clock import now
+from rostra.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from rostra.core.images import delete_files, store_image
+from rostra.core.text import render
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+RESERVED_USERNAMES = frozenset(
+    """admin administrator api about auth login logout signup settings static media home public tags
+    search notifications explore root rostra support help moderator moderators mod staff system
+    instance inbox outbox users user well-known nodeinfo oauth manifest sw bookmarks follow-requests
+    null undefined everyone""".split()
+)
+MAX_DISPLAY_NAME = 60
+MAX_NOTE = 500
+MAX_FIELDS = 4
+MAX_FIELD_NAME = 60
+MAX_FIELD_VALUE = 255
+
+
+def _media_dir() -> Any:
+    return settings.ROSTRA.media_dir
+
+
+def validate_username(username: str) -> str:
+    username = (username or "").strip().lstrip("@")
+    if not username:
+        raise ValidationError("Choose a username.", field="username")
+    if not USERNAME_RE.match(username):
+        raise ValidationError("A username is 1 to 30 letters, digits or underscores.", field="username")
+    if username.lower() in RESERVED_USERNAMES:
+        raise ValidationError("That username is reserved; please choose another.", field="username")
+    if Account.objects.filter(username__iexact=username, domain="").exists() or User.objects.filter(username__iexact=username).exists():
+        raise ValidationError("That username is taken.", field="username")
+    return username
+
+
+def sign_up(username: str, email: str, password: str, *, role: str = Role.MEMBER, display_name: str = "") -> User:
+    """Create a person: the login and its public account, together or not at all."""
+    errors: dict[str, list[str]] = {}
+    try:
+        username = validate_username(username)
+    except ValidationError as exc:
+        errors.setdefault("username", []).append(exc.message)
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+        if User.objects.filter(email__iexact=email).exists():
+            errors.setdefault("email", []).append("An account with that email address already exists.")
+    except DjangoValidationError:
+        errors.setdefault("email", []).append("Enter a valid email address.")
+    if role not in Role.values:
+        errors.setdefault("role", []).append(f"Role must be one of {', '.join(Role.values)}.")
+    try:
+        password_validation.validate_password(password or "", User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors.setdefault("password", []).extend(exc.messages)
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationError(first, errors=errors)
+    try:
+        with transaction.atomic():
+            user = User(username=username, email=email, role=role)
+            user.set_password(password)
+            user.save()
+            Account.objects.create(user=user, username=username, display_name=display_name[:MAX_DISPLAY_NAME])
+    except IntegrityError:  # a concurrent sign-up took the name between our check and insert
+        raise ValidationError("That username or email address is taken.", field="username") from None
+    return user
+
+
+@dataclass
+class ProfileUpdate:
+    display_name: str | None = None
+    note: str | None = None
+    fields: list[tuple[str, str]] | None = None
+    locked: bool | None = None
+    discoverable: bool | None = None
+    bot: bool | None = None
+    avatar: bytes | None = None
+    header: bytes | None = None
+    remove_avatar: bool = False
+    remove_header: bool = False
+
+
+def update_profile(account: Account, change: ProfileUpdate) -> Account:
+    errors: dict[str, list[str]] = {}
+    if change.display_name is not None and len(change.display_name.strip()) > MAX_DISPLAY_NAME:
+        errors["display_name"] = [f"A display name is at most {MAX_DISPLAY_NAME} characters."]
+    if change.note is not None and len(change.note.strip()) > MAX_NOTE:
+        errors["note"] = [f"A bio is at most {MAX_NOTE} characters."]
+    fields: list[dict[str, str]] | None = None
+    if change.fields is not None:
+        pairs = [(n.strip(), v.strip()) for n, v in change.fields if n.strip() or v.strip()]
+        if len(pairs) > MAX_FIELDS:
+            errors["fields"] = [f"At most {MAX_FIELDS} profile links."]
+        elif any(len(n) > MAX_FIELD_NAME or len(v) > MAX_FIELD_VALUE for n, v in pairs):
+            errors["fields"] = [f"A label is at most {MAX_FIELD_NAME} characters and a value at most {MAX_FIELD_VALUE}."]
+        elif any(not n or not v for n, v in pairs):
+            errors["fields"] = ["Each profile link needs both a label and a value."]
+        else:
+            fields = [{"name": n, "value": v, "value_html": render(v)} for n, v in pairs]
+    if errors:
+        raise ValidationError(next(iter(errors.values()))[0], errors=errors)
+
+    stored: list[str] = []
+    old_files: list[str] = []
+    media = settings.ROSTRA
+    try:
+        avatar = header = None
+        if change.avatar is not None:
+            avatar = store_image(media.media_dir, change.avatar, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="avatar")
+            stored += [avatar.file, avatar.thumbnail]
+        if change.header is not None:
+            header = store_image(media.media_dir, change.header, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="header")
+            stored += [header.file, header.thumbnail]
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=account.pk)
+            if change.display_name is not None:
+                account.display_name = change.display_name.strip()
+            if change.note is not None:
+                account.note = change.note.strip()
+                account.note_html = render(account.note) if account.note else ""
+            if fields is not None:
+                account.fields = fields
+            if change.locked is not None:
+                account.locked = change.locked
+            if change.discoverable is not None:
+                account.discoverable = change.discoverable
+            if change.bot is not None:
+                account.bot = change.bot
+            if avatar or change.remove_avatar:
+                old_files.append(account.avatar)
+                account.avatar = avatar.thumbnail if avatar else ""
+            if header or change.remove_header:
+                old_files.append(account.header)
+                account.header = header.file if header else ""
+            account.save()
+            # Only the variant shown is kept; the other was never referenced.
+            unused = ([avatar.file] if avatar else []) + ([header.thumbnail] if header else [])
+            transaction.on_commit(lambda: delete_files(_media_dir(), unused + old_files))
+            events.emit("account.updated", account_id=account.pk)
+    except Exception:
+        delete_files(_media_dir(), stored)
+        raise
+    if change.locked is False:
+        # Unlocking accepts whoever was waiting, as people expect.
+        for req in list(FollowRequest.objects.filter(target=account)):
+            accept_follow_request(account, req.requester_id)
+    return account
+
+
+def _get_account(account_id: int) -> Account:
+    try:
+        return Account.objects.get(pk=account_id, suspended_at__isnull=True)
+    except Account.DoesNotExist:
+        raise NotFound("No such account.") from None
+
+
+def follow(follower: Account, target: Account) -> str:
+    """Follow, or ask to follow a locked account. Returns 'following' or 'requested'."""
+    if follower.pk == target.pk:
+        raise ValidationError("You cannot follow yourself.")
+    if target.suspended_at is not None:
+        raise NotFound("No such account.")
+    if Block.objects.filter(account=target, target=follower).exists():
+        raise PermissionDenied("You cannot follow this account.")
+    if Block.objects.filter(account=follower, target=target).exists():
+        raise Conflict("You have blocked this account; unblock it first.")
+    with transaction.atomic():
+        if Follow.objects.filter(follower=follower, target=target).exists():
+            return "following"
+        if target.locked:
+            _, created = FollowRequest.objects.get_or_create(requester=follower, target=target)
+            if created:
+                events.emit("follow.requested", requester_id=follower.pk, target_id=target.pk)
+            return "requested"
+        _create_follow(follower, target)
+    return "following"
+
+
+def _create_follow(follower: Account, target: Account) -> None:
+    try:
+        with transaction.atomic():
+            Follow.objects.create(follower=follower, target=target)
+    except IntegrityError:
+        return  # already following: nothing to do
+    Account.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
+    Account.objects.filter(pk=target.pk).update(followers_count=F("followers_count") + 1)
+    events.emit("follow.created", follower_id=follower.pk, target_id=target.pk)
+
+
+def unfollow(follower: Account, target: Account) -> None:
+    with transaction.atomic():
+        FollowRequest.objects.filter(requester=follower, target=target).delete()
+        if _delete_follow(follower, target):
+            events.emit("follow.removed", follower_id=follower.pk, target_id=target.pk)
+
+
+def _delete_follow(follower: Account, target: Account) -> bool:
+    deleted, _ = Follow.objects.filter(follower=follower, target=target).delete()
+    if deleted:
+        Account.objects.filter(pk=follower.pk, following_count__gt=0).update(following_count=F("following_count") - 1)
+        Account.objects.filter(pk=target.pk, followers_count__gt=0).update(followers_count=F("followers_count") - 1)
+    return bool(deleted)
+
+
+def accept_follow_request(target: Account, requester_id: int) -> None:
+    with transaction.atomic():
+        req = FollowRequest.objects.select_related("requester").filter(target=target, requester_id=requester_id).first()
+        if req is None:
+            raise NotFound("That follow request no longer exists.")
+        requester = req.requester
+        req.delete()
+        _create_follow(requester, target)
+
+
+def reject_follow_request(target: Account, requester_id: int) -> None:
+    deleted, _ = FollowRequest.objects.filter(target=target, requester_id=requester_id).delete()
+    if not deleted:
+        raise NotFound("That follow request no longer exists.")
+
+
+def remove_follower(account: Account, follower: Account) -> None:
+    with transaction.atomic():
+        if _delete_follow(follower, account):
+            events.emit("follow.removed", follower_id=follower.pk, target_id=account.pk)
+
+
+def block(account: Account, target: Account) -> None:
+    if account.pk == target.pk:
+        raise ValidationError("You cannot block yourself.")
+    with transaction.atomic():
+        _, created = Block.objects.get_or_create(account=account, target=target)
+        # A block ends every relationship between the two, both ways.
+        for a, b in ((account, target), (target, account)):
+            _delete_follow(a, b)
+            FollowRequest.objects.filter(requester=a, target=b).delete()
+        if created:
+            events.emit("block.created", account_id=account.pk, target_id=target.pk)
+
+
+def unblock(account: Account, target: Account) -> None:
+    Block.objects.filter(account=account, target=target).delete()
+
+
+def mute(account: Account, target: Account, *, hide_notifications: bool = True, duration_s: int | None = None) -> None:
+    if account.pk == target.pk:
+        raise ValidationError("You cannot mute yourself.")
+    if duration_s is not None and duration_s < 0:
+        raise ValidationError("A mute's duration cannot be negative.", field="duration")
+    expires = None
+    if duration_s:
+        from datetime import timedelta
+
+        expires = now() + timedelta(seconds=duration_s)
+    Mute.objects.update_or_create(account=account, target=target, defaults={"hide_notifications": hide_notifications, "expires_at": expires})
+
+
+def unmute(account: Account, target: Account) -> None:
+    Mute.objects.filter(account=account, target=target).delete()
+
+
+def change_password(user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password or ""):
+        raise ValidationError("Your current password is not right.", field="old_password")
+    try:
+        password_validation.validate_password(new_password or "", user)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.messages[0], errors={"new_password": list(exc.messages)}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+
+
+def update_preferences(user: User, *, default_visibility: str | None = None, default_sensitive: bool | None = None) -> None:
+    if default_visibility is not None:
+        if default_visibility not in {"public", "unlisted", "private", "direct"}:
+            raise ValidationError("Choose public, unlisted, followers only or mentioned people only.", field="default_visibility")
+        user.default_visibility = default_visibility
+    if default_sensitive is not None:
+        user.default_sensitive = default_sensitive
+    user.save(update_fields=["default_visibility", "default_sensitive"])
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete a person for real: posts, media files, likes, follows, sessions, the login itself."""
+    if not user.check_password(password or ""):
+        raise ValidationError("Your password is not right.", field="password")
+    purge_account(user.account)
+
+
+def purge_account(account: Account) -> None:
+    from rostra.posts.actions import media_files_of_account, recount_after_account_removal
+
+    account_id = account.pk
+    with transaction.atomic():
+        files = media_files_of_account(account) + [account.avatar, account.header]
+        affected = recount_after_account_removal(account)
+        follower_targets = list(Follow.objects.filter(follower=account).values_list("target_id", flat=True))
+        followed_by = list(Follow.objects.filter(target=account).values_list("follower_id", flat=True))
+        user = account.user
+        account.delete()  # cascades posts, edits, media rows, likes, bookmarks, follows, timeline rows, notifications
+        if user is not None:
+            user.delete()
+        Account.objects.filter(pk__in=follower_targets, followers_count__gt=0).update(followers_count=F("followers_count") - 1)
+        Account.objects.filter(pk__in=followed_by, following_count__gt=0).update(following_count=F("following_count") - 1)
+        affected()
+        events.emit("account.deleted", account_id=account_id)
+        transaction.on_commit(lambda: delete_files(_media_dir(), files))
+    if user is not None:
+        _purge_sessions(user.pk)
+
+
+def _purge_sessions(user_id: int) -> None:
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.all().iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
+            session.delete()
+
+
+def set_role(user: User, role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError(f"Role must be one of {', '.join(Role.values)}.", field="role")
+    user.role = role
+    user.save(update_fields=["role"])

@@ -1,0 +1,142 @@
+"""Users (who log in) and Accounts (the public actors people follow), and the social graph."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+from rostra.core.ids import new_id
+from rostra.core.models import OpaqueIdModel
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    MODERATOR = "moderator", "Moderator"
+    ADMIN = "admin", "Admin"
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """The login: credentials and private settings. Its public face is ``account``."""
+
+    id = models.BigIntegerField(primary_key=True, default=new_id, editable=False)
+    username = models.CharField(max_length=30, unique=True)
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Preferences
+    default_visibility = models.CharField(max_length=16, default="public")
+    default_sensitive = models.BooleanField(default=False)
+
+    objects = UserManager()
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+        ]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Account(OpaqueIdModel):
+    """A public actor: a local person (``user`` set) or, once federation exists, a remote one."""
+
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.CASCADE, related_name="account")
+    username = models.CharField(max_length=30)
+    domain = models.CharField(max_length=255, blank=True, default="")  # "" for local accounts
+    display_name = models.CharField(max_length=60, blank=True, default="")
+    note = models.TextField(blank=True, default="")  # the bio as typed
+    note_html = models.TextField(blank=True, default="")
+    fields = models.JSONField(default=list, blank=True)  # [{"name": ..., "value": ..., "value_html": ...}]
+    avatar = models.CharField(max_length=100, blank=True, default="")  # file name in the media store
+    header = models.CharField(max_length=100, blank=True, default="")
+    locked = models.BooleanField(default=False)  # follow requests need approval
+    discoverable = models.BooleanField(default=True)
+    bot = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_status_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    followers_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+    posts_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("username"), "domain", name="account_handle_unique")]
+        indexes = [models.Index(Lower("username"), name="account_username_ci_idx")]
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain == ""
+
+    @property
+    def acct(self) -> str:
+        return self.username if self.is_local else f"{self.username}@{self.domain}"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def __str__(self) -> str:
+        return f"@{self.acct}"
+
+
+class Follow(OpaqueIdModel):
+    follower = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="following_rel")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follower_rel")
+    created_at = models.DateTimeField(auto_now_add=True)
+    show_reposts = models.BooleanField(default=True)
+    notify = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["follower", "target"], name="follow_unique")]
+        indexes = [models.Index(fields=["target", "follower"], name="follow_target_idx")]
+
+
+class FollowRequest(OpaqueIdModel):
+    requester = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="outgoing_requests")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="incoming_requests")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["requester", "target"], name="follow_request_unique")]
+
+
+class Block(OpaqueIdModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="blocking_rel")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="blocked_by_rel")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "target"], name="block_unique")]
+        indexes = [models.Index(fields=["target", "account"], name="block_target_idx")]
+
+
+class Mute(OpaqueIdModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="muting_rel")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="muted_by_rel")
+    hide_notifications = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "target"], name="mute_unique")]

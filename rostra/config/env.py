@@ -1,0 +1,239 @@
+"""Rostra's settings: one typed object built from environment variables.
+
+Every setting is declared once here, with its variable, default and meaning. An invalid value
+stops start-up with a message that names the variable and says why (``ConfigError``).
+The README's settings table mirrors this file; ``tests/config/test_env.py`` keeps them in step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A setting has an invalid value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    help: str
+
+
+# The table of settings: variable, default, meaning. Order is the README's order.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ROSTRA_DATA_DIR", "./data", "Where Rostra keeps its SQLite database, media, task queue and generated secret key."),
+    Setting("ROSTRA_DOMAIN", "127.0.0.1:8000", "The public host[:port] of this instance, as people type it in a browser."),
+    Setting("ROSTRA_HTTPS", "false", "Whether the public URL is https:// (behind a TLS-terminating proxy). Turns on secure cookies and HSTS."),
+    Setting("DATABASE_URL", None, "A PostgreSQL URL (postgres://user@host:5432/db). Unset: SQLite in WAL mode inside the data dir."),
+    Setting("REDIS_URL", None, "A Redis URL (redis://127.0.0.1:6379/0). Set: the task queue and cache use Redis. Unset: embedded SQLite queue, in-process cache."),
+    Setting("ROSTRA_SECRET_KEY", None, "Django's signing key. Unset: generated once and kept in <data dir>/secret_key."),
+    Setting("ROSTRA_DEBUG", "false", "Development mode: detailed error pages. Never on a public server."),
+    Setting("ROSTRA_INSTANCE_NAME", "Rostra", "The name shown in the page header and the web app manifest."),
+    Setting("ROSTRA_INSTANCE_DESCRIPTION", "A public square for free expression.", "One line describing this instance, shown on the landing page."),
+    Setting("ROSTRA_MAX_POST_CHARS", "1000", "The longest post, in characters (100 to 100000)."),
+    Setting("ROSTRA_REGISTRATIONS", "open", "Sign-up mode: open, or closed (only an admin creates accounts with `rostra users create`)."),
+    Setting("ROSTRA_MEDIA_MAX_BYTES", "16777216", "The largest image upload, in bytes (default 16 MiB)."),
+    Setting("ROSTRA_MEDIA_MAX_PIXELS", "33177600", "The largest image upload, in pixels (default 33 megapixels, e.g. 7680x4320)."),
+    Setting("ROSTRA_EMAIL_BACKEND", "console", "How email is sent: console (printed to the server log) or smtp."),
+    Setting("ROSTRA_SMTP_URL", None, "With ROSTRA_EMAIL_BACKEND=smtp: smtp://user:password@host:587 (smtps:// for implicit TLS)."),
+    Setting("ROSTRA_EMAIL_FROM", "rostra@localhost", "The From: address of email Rostra sends."),
+    Setting("ROSTRA_WEB_WORKERS", "2", "How many web worker processes `rostra serve` starts (1 to 64)."),
+    Setting("ROSTRA_TASK_WORKERS", "2", "How many task worker threads `rostra serve` and `rostra worker` start (1 to 64)."),
+    Setting("ROSTRA_LOG_LEVEL", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+)
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}(:\d{1,5})?$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
+
+
+def _int(name: str, raw: str, lo: int, hi: int) -> int:
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range: it must be between {lo} and {hi}.")
+    return value
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+def _domain(name: str, raw: str) -> str:
+    value = raw.strip().lower().rstrip(".")
+    if "://" in value or "/" in value:
+        raise ConfigError(f"{name}={raw!r} must be a bare host[:port] such as social.example.org, not a URL.")
+    if not _DOMAIN_RE.match(value):
+        raise ConfigError(f"{name}={raw!r} is not a valid host[:port].")
+    if ":" in value and not 1 <= int(value.rsplit(":", 1)[1]) <= 65535:
+        raise ConfigError(f"{name}={raw!r} has a port outside 1-65535.")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ConfigError(f"{name}={value!r} must start with {' or '.join(s + '://' for s in schemes)}.")
+    if not parts.hostname and parts.scheme not in {"sqlite"}:
+        # A PostgreSQL URL may name a unix socket through ?host=..., so only warn-free accept that.
+        if "host=" not in parts.query:
+            raise ConfigError(f"{name}={value!r} has no host.")
+    return value
+
+
+@dataclass(frozen=True)
+class RostraSettings:
+    data_dir: Path
+    domain: str
+    https: bool
+    database_url: str | None
+    redis_url: str | None
+    secret_key: str
+    debug: bool
+    instance_name: str
+    instance_description: str
+    max_post_chars: int
+    registrations: str
+    media_max_bytes: int
+    media_max_pixels: int
+    email_backend: str
+    smtp_url: str | None
+    email_from: str
+    web_workers: int
+    task_workers: int
+    log_level: str
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.https else 'http'}://{self.domain}"
+
+    @property
+    def hostname(self) -> str:
+        return self.domain.split(":", 1)[0]
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+
+def _secret_key(data_dir: Path, raw: str | None) -> str:
+    if raw:
+        if len(raw) < 32:
+            raise ConfigError("ROSTRA_SECRET_KEY is too short: use at least 32 characters.")
+        return raw
+    path = data_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    key = secrets.token_urlsafe(48)
+    # Written once, readable only by this user; a second process racing us reads the winner's key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600) if not path.exists() else None
+    if fd is not None:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+    return path.read_text().strip()
+
+
+def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
+    """Build the settings from the environment, or raise ConfigError naming the bad variable."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        spec = next(s for s in SETTINGS if s.env == name)
+        value = env.get(name)
+        if value is None or value.strip() == "":
+            return spec.default
+        return value
+
+    def req(name: str) -> str:
+        value = get(name)
+        assert value is not None, name
+        return value
+
+    data_dir = Path(req("ROSTRA_DATA_DIR")).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "media").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"ROSTRA_DATA_DIR={str(data_dir)!r} cannot be created: {exc.strerror}.") from None
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError(f"ROSTRA_DATA_DIR={str(data_dir)!r} is not writable by this user.")
+
+    database_url = get("DATABASE_URL")
+    if database_url:
+        database_url = _url("DATABASE_URL", database_url, ("postgres", "postgresql", "sqlite"))
+    redis_url = get("REDIS_URL")
+    if redis_url:
+        redis_url = _url("REDIS_URL", redis_url, ("redis", "rediss"))
+    email_backend = _choice("ROSTRA_EMAIL_BACKEND", req("ROSTRA_EMAIL_BACKEND"), ("console", "smtp"))
+    smtp_url = get("ROSTRA_SMTP_URL")
+    if email_backend == "smtp":
+        if not smtp_url:
+            raise ConfigError("ROSTRA_EMAIL_BACKEND=smtp needs ROSTRA_SMTP_URL (smtp://user:password@host:587).")
+        smtp_url = _url("ROSTRA_SMTP_URL", smtp_url, ("smtp", "smtps"))
+    email_from = req("ROSTRA_EMAIL_FROM").strip()
+    if "@" not in email_from:
+        raise ConfigError(f"ROSTRA_EMAIL_FROM={email_from!r} is not an email address.")
+    name = req("ROSTRA_INSTANCE_NAME").strip()
+    if not 1 <= len(name) <= 60:
+        raise ConfigError("ROSTRA_INSTANCE_NAME must be 1 to 60 characters.")
+
+    return RostraSettings(
+        data_dir=data_dir,
+        domain=_domain("ROSTRA_DOMAIN", req("ROSTRA_DOMAIN")),
+        https=_bool("ROSTRA_HTTPS", req("ROSTRA_HTTPS")),
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=_secret_key(data_dir, get("ROSTRA_SECRET_KEY")),
+        debug=_bool("ROSTRA_DEBUG", req("ROSTRA_DEBUG")),
+        instance_name=name,
+        instance_description=req("ROSTRA_INSTANCE_DESCRIPTION").strip()[:300],
+        max_post_chars=_int("ROSTRA_MAX_POST_CHARS", req("ROSTRA_MAX_POST_CHARS"), 100, 100_000),
+        registrations=_choice("ROSTRA_REGISTRATIONS", req("ROSTRA_REGISTRATIONS"), ("open", "closed")),
+        media_max_bytes=_int("ROSTRA_MEDIA_MAX_BYTES", req("ROSTRA_MEDIA_MAX_BYTES"), 1024, 1 << 30),
+        media_max_pixels=_int("ROSTRA_MEDIA_MAX_PIXELS", req("ROSTRA_MEDIA_MAX_PIXELS"), 10_000, 200_000_000),
+        email_backend=email_backend,
+        smtp_url=smtp_url,
+        email_from=email_from,
+        web_workers=_int("ROSTRA_WEB_WORKERS", req("ROSTRA_WEB_WORKERS"), 1, 64),
+        task_workers=_int("ROSTRA_TASK_WORKERS", req("ROSTRA_TASK_WORKERS"), 1, 64),
+        log_level=_choice("ROSTRA_LOG_LEVEL", req("ROSTRA_LOG_LEVEL"), ("debug", "info", "warning", "error")).upper(),
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+Loader = Callable[[Mapping[str, str] | None], RostraSettings]

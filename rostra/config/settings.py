@@ -1,0 +1,196 @@
+"""Django settings, derived entirely from the typed ``RostraSettings`` (see ``env.py``)."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+from rostra.config.env import ConfigError, load
+
+try:
+    ROSTRA = load()
+except ConfigError as exc:  # An invalid setting stops start-up with a message naming it.
+    print(f"rostra: configuration error: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+BASE_DIR = ROSTRA.data_dir
+SECRET_KEY = ROSTRA.secret_key
+DEBUG = ROSTRA.debug
+TESTING = False  # only rostra.config.test_settings turns this on; no environment variable can
+
+ALLOWED_HOSTS = [ROSTRA.hostname, "localhost", "127.0.0.1", "[::1]"]
+CSRF_TRUSTED_ORIGINS = [ROSTRA.base_url]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "huey.contrib.djhuey",
+    "rostra.core",
+    "rostra.accounts",
+    "rostra.posts",
+    "rostra.moderation",
+    "rostra.timelines",
+    "rostra.notifications",
+    "rostra.search",
+    "rostra.pipeline",
+    "rostra.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "rostra.web.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "rostra.config.urls"
+WSGI_APPLICATION = "rostra.config.wsgi.application"
+ASGI_APPLICATION = "rostra.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "rostra.web.context.instance",
+            ],
+        },
+    },
+]
+
+# --- Databases: SQLite in WAL mode by default, PostgreSQL when DATABASE_URL says so.
+if ROSTRA.database_url and not ROSTRA.database_url.startswith("sqlite"):
+    DATABASES = {"default": dj_database_url.parse(ROSTRA.database_url, conn_max_age=60, conn_health_checks=True)}
+else:
+    sqlite_path = ROSTRA.data_dir / "rostra.sqlite3"
+    if ROSTRA.database_url and ROSTRA.database_url.startswith("sqlite"):
+        sqlite_path = type(sqlite_path)(unquote(urlsplit(ROSTRA.database_url).path))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(sqlite_path),
+            "OPTIONS": {
+                # WAL for concurrent readers; IMMEDIATE so writers queue instead of failing on upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=20000; PRAGMA cache_size=-20000;"
+                ),
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/home"
+
+# --- Passwords: Argon2id at OWASP parameters (19 MiB, t=2, p=1): ~20-40 ms a hash here.
+PASSWORD_HASHERS = ["rostra.accounts.hashers.RostraArgon2Hasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Cache: Redis when configured, otherwise in-process.
+if ROSTRA.redis_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ROSTRA.redis_url}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- The task queue (Huey): SQLite file by default, Redis when configured.
+if ROSTRA.redis_url:
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": "rostra",
+        "url": ROSTRA.redis_url,
+        "immediate": False,
+        "results": False,
+        "consumer": {"workers": ROSTRA.task_workers, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "rostra",
+        "filename": str(ROSTRA.data_dir / "tasks.sqlite3"),
+        "immediate": False,
+        "results": False,
+        "consumer": {"workers": ROSTRA.task_workers, "worker_type": "thread"},
+    }
+
+# --- Sessions, cookies, security headers.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = ROSTRA.https
+CSRF_COOKIE_SECURE = ROSTRA.https
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if ROSTRA.https:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SECURE_SSL_REDIRECT = False  # the proxy terminates TLS and redirects
+
+# --- Static files (whitenoise) and uploaded media (served through the visibility door).
+STATIC_URL = "/static/"
+STATIC_ROOT = ROSTRA.data_dir / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(ROSTRA.media_dir)}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = ROSTRA.media_dir
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Email: console by default.
+DEFAULT_FROM_EMAIL = ROSTRA.email_from
+if ROSTRA.email_backend == "smtp" and ROSTRA.smtp_url:
+    _smtp = urlsplit(ROSTRA.smtp_url)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _smtp.hostname or "localhost"
+    EMAIL_PORT = _smtp.port or (465 if _smtp.scheme == "smtps" else 587)
+    EMAIL_HOST_USER = unquote(_smtp.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
+    EMAIL_USE_SSL = _smtp.scheme == "smtps"
+    EMAIL_USE_TLS = _smtp.scheme == "smtp" and EMAIL_PORT != 25
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": ROSTRA.log_level},
+    "loggers": {"huey": {"level": ROSTRA.log_level}},
+}

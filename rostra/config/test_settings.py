@@ -1,0 +1,33 @@
+"""Settings for the test suite: production settings plus the few things tests need.
+
+Chosen by DJANGO_SETTINGS_MODULE in pyproject.toml's pytest section only. Nothing here can be
+switched on from the environment of a production process.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("ROSTRA_DATA_DIR", tempfile.mkdtemp(prefix="rostra-test-"))
+# `make test` runs the suite a second time with ROSTRA_TEST_DATABASE_URL pointing at PostgreSQL.
+if os.environ.get("ROSTRA_TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["ROSTRA_TEST_DATABASE_URL"]
+if os.environ.get("ROSTRA_TEST_REDIS_URL"):
+    os.environ["REDIS_URL"] = os.environ["ROSTRA_TEST_REDIS_URL"]
+
+from rostra.config.settings import *  # noqa: E402,F403
+from rostra.config.settings import DATABASES, ROSTRA  # noqa: E402
+
+TESTING = True
+ALLOWED_HOSTS = ["*"]
+# Tests create hundreds of users; the Argon2id hasher has its own tests.
+PASSWORD_HASHERS = ["rostra.accounts.hashers.FastTestHasher", "rostra.accounts.hashers.RostraArgon2Hasher"]
+# Queued tasks wait in memory until a test runs them with rostra.testing.tasks.run_tasks().
+HUEY = {"huey_class": "huey.MemoryHuey", "name": "rostra-test", "immediate": False, "results": False}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WHITENOISE_AUTOREFRESH = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A real SQLite file (not :memory:), so WAL and FTS5 behave as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(ROSTRA.data_dir / "test.sqlite3")}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -1,0 +1,34 @@
+"""The HTML sanitiser: an allow-list, applied to everything user-controlled that becomes HTML.
+
+Only ``p br span a`` survive; links may only be http(s) or mailto and are forced to
+``rel="nofollow noopener noreferrer"``. ``sanitize`` never raises: anything it cannot make
+sense of is dropped or escaped.
+"""
+
+from __future__ import annotations
+
+import nh3
+
+ALLOWED_TAGS = {"p", "br", "span", "a"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "class", "title", "target"}, "span": {"class"}}
+ALLOWED_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "nofollow noopener noreferrer"
+
+
+def sanitize(html: str) -> str:
+    try:
+        return nh3.clean(
+            html,
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes=ALLOWED_SCHEMES,
+            link_rel=LINK_REL,
+            strip_comments=True,
+        )
+    except Exception:  # pragma: no cover - nh3 does not raise on str input; belt and braces
+        return nh3.clean_text(html)
+
+
+def to_plain_text(html: str) -> str:
+    """Text only (for search, notifications and email), with no markup at all."""
+    return nh3.clean(html.replace("<br>", "\n").replace("</p>", "\n\n"), tags=set()).strip()

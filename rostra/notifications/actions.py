@@ -1,0 +1,63 @@
+"""Creating notifications (from pipeline handlers, after commit) and marking them read."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from rostra.accounts.models import Account, Block, Mute
+from rostra.core.clock import now
+from rostra.notifications.models import Kind, Notification
+from rostra.posts.models import VISIBLE_STATES, Mention, Post
+from rostra.posts.queries import visible_posts
+
+
+def notify(recipient_id: int, kind: str, actor_id: int, post_id: int | None = None) -> Notification | None:
+    """Tell a local person something, unless they would not want to hear it. Idempotent."""
+    if recipient_id == actor_id:
+        return None
+    recipient = Account.objects.filter(pk=recipient_id, user__isnull=False).first()
+    if recipient is None:
+        return None
+    if Block.objects.filter(account_id=recipient_id, target_id=actor_id).exists() or Block.objects.filter(account_id=actor_id, target_id=recipient_id).exists():
+        return None
+    if Mute.objects.filter(account_id=recipient_id, target_id=actor_id, hide_notifications=True).exists():
+        return None
+    if post_id is not None and not visible_posts(recipient).filter(pk=post_id).exists():
+        return None  # the door decides here too: no notice of what you may not see
+    key = f"{kind}:{recipient_id}:{actor_id}:{post_id or ''}"
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(recipient_id=recipient_id, kind=kind, actor_id=actor_id, post_id=post_id, dedupe_key=key)
+    except IntegrityError:
+        return None
+
+
+def on_post_created(post_id: int) -> None:
+    post = Post.objects.select_related("repost_of", "quote_of").filter(pk=post_id).first()
+    if post is None or post.moderation_state not in VISIBLE_STATES:
+        return
+    if post.repost_of is not None:
+        notify(post.repost_of.author_id, Kind.REPOST, post.author_id, post.repost_of_id)
+        return
+    told: set[int] = set()
+    if post.in_reply_to_account_id:
+        notify(post.in_reply_to_account_id, Kind.REPLY, post.author_id, post.pk)
+        told.add(post.in_reply_to_account_id)
+    if post.quote_of is not None and post.quote_of.author_id not in told:
+        notify(post.quote_of.author_id, Kind.QUOTE, post.author_id, post.pk)
+        told.add(post.quote_of.author_id)
+    for account_id in Mention.objects.filter(post=post).values_list("account_id", flat=True):
+        if account_id not in told:
+            notify(account_id, Kind.MENTION, post.author_id, post.pk)
+
+
+def mark_all_read(account: Account) -> int:
+    return Notification.objects.filter(recipient=account, read_at__isnull=True).update(read_at=now())
+
+
+def dismiss(account: Account, notification_id: int) -> None:
+    Notification.objects.filter(recipient=account, pk=notification_id).delete()
+
+
+def clear(account: Account) -> None:
+    Notification.objects.filter(recipient=account).delete()

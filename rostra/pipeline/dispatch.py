@@ -1,0 +1,71 @@
+"""What happens after a commit, in one table. Read this file to know every side effect.
+
+Each handler takes the event's JSON payload (ids only) and is idempotent: the pipeline runs an
+event at least once (the queue, and the sweeper for any the queue lost), and running a handler
+twice has the effect of running it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rostra.notifications import actions as notifications
+from rostra.notifications.models import Kind
+from rostra.timelines import actions as timelines
+
+Handler = Callable[[dict[str, Any]], None]
+
+
+def _fan_out(p: dict[str, Any]) -> None:
+    timelines.fan_out_post(p["post_id"])
+
+
+def _notify_post(p: dict[str, Any]) -> None:
+    notifications.on_post_created(p["post_id"])
+
+
+def _follow_created(p: dict[str, Any]) -> None:
+    timelines.backfill_home(p["follower_id"], p["target_id"])
+    notifications.notify(p["target_id"], Kind.FOLLOW, p["follower_id"])
+
+
+def _follow_requested(p: dict[str, Any]) -> None:
+    notifications.notify(p["target_id"], Kind.FOLLOW_REQUEST, p["requester_id"])
+
+
+def _follow_removed(p: dict[str, Any]) -> None:
+    timelines.remove_author_from_home(p["follower_id"], p["target_id"])
+
+
+def _block_created(p: dict[str, Any]) -> None:
+    timelines.remove_author_from_home(p["account_id"], p["target_id"])
+    timelines.remove_author_from_home(p["target_id"], p["account_id"])
+
+
+def _like_created(p: dict[str, Any]) -> None:
+    from rostra.posts.models import Post
+
+    author_id = Post.objects.filter(pk=p["post_id"]).values_list("author_id", flat=True).first()
+    if author_id is not None:
+        notifications.notify(author_id, Kind.LIKE, p["account_id"], p["post_id"])
+
+
+HANDLERS: dict[str, list[Handler]] = {
+    "post.created": [_fan_out, _notify_post],
+    "post.updated": [],  # federation (issue 6) sends Update; streaming (issue 4) sends status.update
+    "post.deleted": [],  # rows cascade in the same transaction; federation sends Delete
+    "follow.created": [_follow_created],
+    "follow.requested": [_follow_requested],
+    "follow.removed": [_follow_removed],
+    "block.created": [_block_created],
+    "like.created": [_like_created],
+    "account.updated": [],
+    "account.deleted": [],
+}
+
+
+def handlers_for(kind: str) -> list[Handler]:
+    if kind not in HANDLERS:
+        raise KeyError(f"no handlers registered for event kind {kind!r}")
+    return HANDLERS[kind]

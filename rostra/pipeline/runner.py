@@ -1,0 +1,49 @@
+"""Running events: one at a time by id (from the queue) or every pending one (the sweeper)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db.models import F
+
+from rostra.core.clock import now
+from rostra.core.models import Event
+from rostra.pipeline.dispatch import handlers_for
+
+log = logging.getLogger("rostra.pipeline")
+MAX_ATTEMPTS = 12
+
+
+def run_event(event_id: int) -> bool:
+    """Run an event's handlers; mark it done. Returns False if it failed (it will be retried)."""
+    event = Event.objects.filter(pk=event_id, done_at__isnull=True).first()
+    if event is None:
+        return True  # already done (a duplicate delivery) or never committed
+    try:
+        for handler in handlers_for(event.kind):
+            handler(event.payload)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row and retried by the sweeper
+        log.exception("event %s (%s) failed", event.pk, event.kind)
+        Event.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1, last_error=repr(exc)[:2000])
+        return False
+    Event.objects.filter(pk=event.pk).update(done_at=now(), attempts=F("attempts") + 1)
+    return True
+
+
+def sweep(*, older_than_s: float = 30.0, limit: int = 500) -> int:
+    """Run events the queue lost (a crash between commit and enqueue) or that failed earlier."""
+    cutoff = now() - timedelta(seconds=older_than_s)
+    pending = list(
+        Event.objects.filter(done_at__isnull=True, attempts__lt=MAX_ATTEMPTS, created_at__lte=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in pending:
+        run_event(event_id)
+    return len(pending)
+
+
+def prune(*, keep_days: int = 7) -> int:
+    deleted, _ = Event.objects.filter(done_at__lt=now() - timedelta(days=keep_days)).delete()
+    return deleted

@@ -1,0 +1,24 @@
+"""The task queue's entry points for the pipeline (Huey; SQLite or Redis storage)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from rostra.pipeline import runner
+
+
+@db_task(retries=3, retry_delay=5)
+def run_event_task(event_id: int) -> None:
+    if not runner.run_event(event_id):
+        raise RuntimeError(f"event {event_id} failed; retrying")
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_events_task() -> None:
+    runner.sweep()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def prune_events_task() -> None:
+    runner.prune()

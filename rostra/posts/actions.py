@@ -1,0 +1,428 @@
+"""Every write to posts: compose, edit, delete, repost, quote, like, bookmark, media.
+
+The path of a post (see docs/architecture.md): validate everything -> screen (the moderation
+gate, inside this request) -> commit the post, its tags, mentions, media links and an event in
+one transaction -> after commit the pipeline fans out and notifies, with ids only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+
+from rostra.accounts.models import Account, Block
+from rostra.core import events
+from rostra.core.clock import now
+from rostra.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from rostra.core.images import delete_files, store_image
+from rostra.core.text import parse, render
+from rostra.moderation.gate import screen_post
+from rostra.posts import policies
+from rostra.posts.models import Hashtag, Like, Bookmark, Media, Mention, ModerationState, Post, PostEdit, QuoteState, Visibility
+from rostra.posts.queries import visible_posts
+
+MAX_MEDIA = 4
+MAX_SPOILER = 500
+MAX_ALT_TEXT = 1500
+MAX_HASHTAGS = 30
+MAX_MENTIONS = 50
+IDEMPOTENCY_TTL_S = 3600
+
+
+def _limit() -> int:
+    return int(settings.ROSTRA.max_post_chars)
+
+
+def resolve_mention_url(username: str, domain: str) -> str | None:
+    if domain and domain != settings.ROSTRA.domain:
+        return None  # remote accounts are linked once federation can resolve them
+    account = Account.objects.filter(username__iexact=username, domain="", suspended_at__isnull=True).first()
+    return f"/@{account.username}" if account else None
+
+
+def _mentioned_accounts(usernames: Sequence[tuple[str, str]]) -> list[Account]:
+    local = [u for u, d in usernames if not d or d == settings.ROSTRA.domain][:MAX_MENTIONS]
+    if not local:
+        return []
+    q = Q()
+    for name in local:
+        q |= Q(username__iexact=name)
+    return list(Account.objects.filter(q, domain="", suspended_at__isnull=True))
+
+
+def _render(text: str, mentions: list[Account]) -> str:
+    by_name = {a.username.lower(): f"/@{a.username}" for a in mentions}
+
+    def resolve(username: str, domain: str) -> str | None:
+        if domain and domain != settings.ROSTRA.domain:
+            return None
+        return by_name.get(username.lower())
+
+    return render(text, resolve)
+
+
+def _check_text(text: str, spoiler_text: str, has_media: bool) -> tuple[str, str]:
+    text = (text or "").replace("\x00", "").strip()
+    spoiler_text = (spoiler_text or "").replace("\x00", "").strip()
+    if not text and not has_media:
+        raise ValidationError("Write something, or attach an image.", field="text")
+    if len(text) > _limit():
+        raise ValidationError(f"A post is at most {_limit():,} characters; this one has {len(text):,}.", field="text")
+    if len(spoiler_text) > MAX_SPOILER:
+        raise ValidationError(f"A content warning is at most {MAX_SPOILER} characters.", field="spoiler_text")
+    return text, spoiler_text
+
+
+def _check_media(author: Account, media_ids: Sequence[int], post: Post | None = None) -> list[Media]:
+    ids = list(dict.fromkeys(media_ids))
+    if len(ids) > MAX_MEDIA:
+        raise ValidationError(f"A post can have at most {MAX_MEDIA} images.", field="media")
+    found = {m.pk: m for m in Media.objects.filter(pk__in=ids, owner=author)}
+    for mid in ids:
+        m = found.get(mid)
+        # Someone else's media answers like media that does not exist.
+        if m is None or (m.post_id is not None and (post is None or m.post_id != post.pk)):
+            raise ValidationError("One of the attached images was not found; upload it again.", field="media")
+    return [found[mid] for mid in ids]
+
+
+def _set_tags(post: Post, names: list[str], when: object) -> None:
+    names = names[:MAX_HASHTAGS]
+    existing = {h.name: h for h in Hashtag.objects.filter(name__in=names)}
+    for name in names:
+        if name not in existing:
+            try:
+                with transaction.atomic():
+                    existing[name] = Hashtag.objects.create(name=name, display_name=name)
+            except IntegrityError:
+                existing[name] = Hashtag.objects.get(name=name)
+    post.hashtags.set([existing[n] for n in names])
+    Hashtag.objects.filter(name__in=names).update(last_used_at=when)
+
+
+@dataclass
+class Draft:
+    text: str = ""
+    visibility: str = Visibility.PUBLIC
+    spoiler_text: str = ""
+    sensitive: bool = False
+    in_reply_to_id: int | None = None
+    quote_of_id: int | None = None
+    media_ids: Sequence[int] = ()
+    language: str = ""
+    idempotency_key: str | None = None
+
+
+def create_post(author: Account, draft: Draft) -> Post:
+    """Validate, screen, and commit a new post. Raises ValidationError/NotFound; writes nothing then."""
+    if author.suspended_at is not None:
+        raise PermissionDenied("Your account is suspended.")
+    idem_key = f"idem:{author.pk}:{draft.idempotency_key}" if draft.idempotency_key else None
+    if idem_key:
+        earlier = cache.get(idem_key)
+        if earlier:
+            post = Post.objects.filter(pk=earlier, author=author).first()
+            if post is not None:
+                return post
+    if draft.visibility not in Visibility.values:
+        raise ValidationError("Choose who can see this post: public, unlisted, followers only or mentioned people only.", field="visibility")
+    text, spoiler = _check_text(draft.text, draft.spoiler_text, bool(draft.media_ids))
+    media = _check_media(author, draft.media_ids)
+    parent = None
+    if draft.in_reply_to_id is not None:
+        parent = visible_posts(author).filter(pk=draft.in_reply_to_id, repost_of__isnull=True).select_related("author").first()
+        if parent is None:
+            raise NotFound("The post you are replying to is not available.")
+    quoted = None
+    if draft.quote_of_id is not None:
+        quoted = visible_posts(author).filter(pk=draft.quote_of_id).select_related("author").first()
+        if quoted is None:
+            raise NotFound("The post you are quoting is not available.")
+        if not policies.can_quote(author, quoted) or Block.objects.filter(account=quoted.author, target=author).exists():
+            raise ValidationError("That post cannot be quoted.", field="quote_of")
+    parsed = parse(text)
+    mentions = _mentioned_accounts(parsed.mentions)
+    if parent is not None and parent.author_id != author.pk and all(m.pk != parent.author_id for m in mentions):
+        mentions.append(parent.author)  # a reply always reaches the person replied to
+    if draft.visibility == Visibility.DIRECT and not [m for m in mentions if m.pk != author.pk]:
+        raise ValidationError("A post for mentioned people only needs at least one @mention.", field="visibility")
+
+    # Screen inside the request, before anyone else can see it.
+    decision = screen_post(author_id=author.pk, text=text, spoiler_text=spoiler)
+    created = now()
+    with transaction.atomic():
+        post = Post.objects.create(
+            author=author,
+            text=text,
+            content_html=_render(text, mentions),
+            spoiler_text=spoiler,
+            sensitive=draft.sensitive or bool(spoiler),
+            visibility=draft.visibility,
+            language=(draft.language or "")[:16],
+            in_reply_to=parent,
+            in_reply_to_account=parent.author if parent else None,
+            quote_of=quoted,
+            quote_state=QuoteState.ACCEPTED if quoted else "",
+            moderation_state=decision.state,
+            created_at=created,
+        )
+        post.thread_id = (parent.thread_id or parent.pk) if parent else post.pk
+        post.save(update_fields=["thread_id"])
+        _set_tags(post, parsed.hashtags, created)
+        Mention.objects.bulk_create([Mention(post=post, account=m) for m in mentions if m.pk != author.pk])
+        for position, m in enumerate(media):
+            Media.objects.filter(pk=m.pk).update(post=post, position=position)
+        Account.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1, last_status_at=created)
+        if parent is not None:
+            Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+        if quoted is not None:
+            Post.objects.filter(pk=quoted.pk).update(quotes_count=F("quotes_count") + 1)
+        events.emit("post.created", post_id=post.pk)
+    if idem_key:
+        cache.set(idem_key, post.pk, IDEMPOTENCY_TTL_S)
+    return post
+
+
+def _own_post(account: Account, post_id: int) -> Post:
+    post = Post.objects.filter(pk=post_id, author=account).first()
+    if post is None:
+        raise NotFound("No such post.")  # someone else's post answers like a missing one
+    return post
+
+
+def edit_post(
+    editor: Account,
+    post_id: int,
+    *,
+    text: str,
+    spoiler_text: str = "",
+    sensitive: bool = False,
+    media_ids: Sequence[int] | None = None,
+    media_descriptions: dict[int, str] | None = None,
+) -> Post:
+    post = _own_post(editor, post_id)
+    if post.is_repost:
+        raise ValidationError("A repost cannot be edited.")
+    current_media = list(post.media.all())
+    new_media = current_media if media_ids is None else _check_media(editor, media_ids, post)
+    text, spoiler = _check_text(text, spoiler_text, bool(new_media))
+    descriptions = media_descriptions or {}
+    if any(len(d) > MAX_ALT_TEXT for d in descriptions.values()):
+        raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
+    parsed = parse(text)
+    mentions = _mentioned_accounts(parsed.mentions)
+    decision = screen_post(author_id=editor.pk, text=text, spoiler_text=spoiler)
+    with transaction.atomic():
+        PostEdit.objects.create(
+            post=post,
+            text=post.text,
+            content_html=post.content_html,
+            spoiler_text=post.spoiler_text,
+            sensitive=post.sensitive,
+            media_descriptions=[m.description for m in current_media],
+            created_at=post.edited_at or post.created_at,
+        )
+        post.text = text
+        post.content_html = _render(text, mentions)
+        post.spoiler_text = spoiler
+        post.sensitive = sensitive or bool(spoiler)
+        post.edited_at = now()
+        if decision.state != ModerationState.PUBLISHED or post.moderation_state == ModerationState.PUBLISHED:
+            post.moderation_state = decision.state
+        post.save()
+        _set_tags(post, parsed.hashtags, post.edited_at)
+        keep = {m.pk for m in new_media}
+        dropped = [m for m in current_media if m.pk not in keep]
+        for position, m in enumerate(new_media):
+            Media.objects.filter(pk=m.pk).update(post=post, position=position, description=descriptions.get(m.pk, m.description))
+        files = [f for m in dropped for f in (m.file, m.thumbnail)]
+        Media.objects.filter(pk__in=[m.pk for m in dropped]).delete()
+        existing = set(Mention.objects.filter(post=post).values_list("account_id", flat=True))
+        Mention.objects.bulk_create([Mention(post=post, account=m) for m in mentions if m.pk not in existing and m.pk != editor.pk])
+        events.emit("post.updated", post_id=post.pk)
+        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+    return post
+
+
+def delete_post(actor: Account, post_id: int) -> None:
+    """Delete for real: the row, its edit history, its media files, its reposts and timeline rows."""
+    post = _own_post(actor, post_id)
+    with transaction.atomic():
+        files = [f for m in Media.objects.filter(post=post) for f in (m.file, m.thumbnail)]
+        repost_authors = list(Post.objects.filter(repost_of=post).values_list("author_id", flat=True))
+        if post.in_reply_to_id:
+            Post.objects.filter(pk=post.in_reply_to_id, replies_count__gt=0).update(replies_count=F("replies_count") - 1)
+        if post.repost_of_id:
+            Post.objects.filter(pk=post.repost_of_id, reposts_count__gt=0).update(reposts_count=F("reposts_count") - 1)
+        if post.quote_of_id:
+            Post.objects.filter(pk=post.quote_of_id, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
+        Media.objects.filter(post=post).delete()
+        post.delete()
+        Account.objects.filter(pk=actor.pk, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
+        Account.objects.filter(pk__in=repost_authors, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
+        events.emit("post.deleted", post_id=post_id, author_id=actor.pk)
+        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+
+
+def repost(account: Account, post_id: int) -> Post:
+    original = visible_posts(account).filter(pk=post_id).select_related("author").first()
+    if original is None:
+        raise NotFound("No such post.")
+    if original.is_repost:
+        original = visible_posts(account).filter(pk=original.repost_of_id).select_related("author").first()
+        if original is None:
+            raise NotFound("No such post.")
+    if not policies.can_repost(account, original):
+        raise ValidationError("Only public and unlisted posts can be reposted.")
+    existing = Post.objects.filter(author=account, repost_of=original).first()
+    if existing:
+        return existing
+    created = now()
+    try:
+        with transaction.atomic():
+            rp = Post.objects.create(
+                author=account,
+                repost_of=original,
+                visibility=original.visibility,
+                created_at=created,
+                moderation_state=ModerationState.PUBLISHED,
+            )
+            Post.objects.filter(pk=original.pk).update(reposts_count=F("reposts_count") + 1)
+            Account.objects.filter(pk=account.pk).update(posts_count=F("posts_count") + 1, last_status_at=created)
+            events.emit("post.created", post_id=rp.pk)
+    except IntegrityError:  # a double click raced us; the first one won
+        return Post.objects.get(author=account, repost_of=original)
+    return rp
+
+
+def unrepost(account: Account, post_id: int) -> None:
+    rp = Post.objects.filter(author=account).filter(Q(repost_of_id=post_id) | Q(pk=post_id, repost_of__isnull=False)).first()
+    if rp is None:
+        return
+    delete_post(account, rp.pk)
+
+
+def like(account: Account, post_id: int) -> Post:
+    post = visible_posts(account).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("No such post.")
+    if post.is_repost:
+        return like(account, post.repost_of_id)  # type: ignore[arg-type]
+    try:
+        with transaction.atomic():
+            Like.objects.create(account=account, post=post)
+            Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1)
+            events.emit("like.created", account_id=account.pk, post_id=post.pk)
+    except IntegrityError:
+        pass  # already liked
+    return post
+
+
+def unlike(account: Account, post_id: int) -> None:
+    with transaction.atomic():
+        target = Post.objects.filter(pk=post_id).values_list("repost_of_id", flat=True).first()
+        pid = target or post_id
+        deleted, _ = Like.objects.filter(account=account, post_id=pid).delete()
+        if deleted:
+            Post.objects.filter(pk=pid, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+
+
+def bookmark(account: Account, post_id: int) -> None:
+    post = visible_posts(account).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("No such post.")
+    pid = post.repost_of_id or post.pk
+    Bookmark.objects.get_or_create(account=account, post_id=pid)
+
+
+def unbookmark(account: Account, post_id: int) -> None:
+    target = Post.objects.filter(pk=post_id).values_list("repost_of_id", flat=True).first()
+    Bookmark.objects.filter(account=account, post_id=target or post_id).delete()
+
+
+def detach_quote(quoted_author: Account, quoting_post_id: int) -> None:
+    """The quoted author removes their post from someone's quote of it."""
+    post = Post.objects.filter(pk=quoting_post_id, quote_of__author=quoted_author).first()
+    if post is None:
+        raise NotFound("No such quote of your post.")
+    if post.quote_state == QuoteState.DETACHED:
+        return
+    with transaction.atomic():
+        Post.objects.filter(pk=post.pk).update(quote_state=QuoteState.DETACHED)
+        Post.objects.filter(pk=post.quote_of_id, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
+        events.emit("post.updated", post_id=post.pk)
+
+
+def upload_media(owner: Account, data: bytes, *, description: str = "") -> Media:
+    if len(description or "") > MAX_ALT_TEXT:
+        raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
+    cfg = settings.ROSTRA
+    stored = store_image(cfg.media_dir, data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
+    try:
+        return Media.objects.create(
+            owner=owner,
+            file=stored.file,
+            thumbnail=stored.thumbnail,
+            content_type=stored.content_type,
+            width=stored.width,
+            height=stored.height,
+            size=stored.size,
+            description=(description or "").strip(),
+        )
+    except Exception:
+        delete_files(cfg.media_dir, [stored.file, stored.thumbnail])
+        raise
+
+
+def update_media(owner: Account, media_id: int, *, description: str | None = None, focus: tuple[float, float] | None = None) -> Media:
+    media = Media.objects.filter(pk=media_id, owner=owner).first()
+    if media is None:
+        raise NotFound("No such media.")
+    if description is not None:
+        if len(description) > MAX_ALT_TEXT:
+            raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
+        media.description = description.strip()
+    if focus is not None:
+        x, y = focus
+        if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
+            raise ValidationError("Focus values are between -1.0 and 1.0.", field="focus")
+        media.focus_x, media.focus_y = x, y
+    media.save()
+    return media
+
+
+def media_files_of_account(account: Account) -> list[str]:
+    return [f for m in Media.objects.filter(owner=account) for f in (m.file, m.thumbnail)]
+
+
+def recount_after_account_removal(account: Account) -> Callable[[], None]:
+    """Before an account is removed, note whose counters it touched; the callable recounts them."""
+    liked = list(Like.objects.filter(account=account).values_list("post_id", flat=True))
+    reposted = list(Post.objects.filter(author=account, repost_of__isnull=False).values_list("repost_of_id", flat=True))
+    replied = list(Post.objects.filter(author=account, in_reply_to__isnull=False).values_list("in_reply_to_id", flat=True))
+    quoted = list(Post.objects.filter(author=account, quote_of__isnull=False).values_list("quote_of_id", flat=True))
+    ids = set(liked) | set(reposted) | set(replied) | set(quoted)
+
+    def recount() -> None:
+        for post in Post.objects.filter(pk__in=ids).annotate(
+            n_likes=Count("likes", distinct=True),
+            n_reposts=Count("reposts", distinct=True),
+            n_replies=Count("replies", distinct=True),
+        ):
+            Post.objects.filter(pk=post.pk).update(
+                likes_count=post.n_likes, reposts_count=post.n_reposts, replies_count=post.n_replies,
+                quotes_count=Post.objects.filter(quote_of=post, quote_state=QuoteState.ACCEPTED).count(),
+            )
+
+    return recount
+
+
+__all__ = [
+    "Conflict", "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "edit_post", "like",
+    "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media",
+]

@@ -1,0 +1,156 @@
+"""Posts and what hangs off them: edits, media, likes, bookmarks, hashtags, mentions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from rostra.accounts.models import Account
+from rostra.core.models import OpaqueIdModel
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    UNLISTED = "unlisted", "Unlisted"  # visible to all, kept off public timelines and hashtags
+    PRIVATE = "private", "Followers only"
+    DIRECT = "direct", "Mentioned people only"
+
+
+class ModerationState(models.TextChoices):
+    """Set by the trust-and-safety gate on the write path (issue 3 owns the gate's policy)."""
+
+    PUBLISHED = "published", "Published"
+    LIMITED = "limited", "Limited reach"  # visible to those allowed, off public surfaces
+    HELD = "held", "Held for review"  # visible to the author only
+    REMOVED = "removed", "Removed by a moderator"  # visible to the author only, with a notice
+
+
+VISIBLE_STATES = (ModerationState.PUBLISHED, ModerationState.LIMITED)
+
+
+class QuoteState(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    DETACHED = "detached", "Detached by the quoted author"
+
+
+class Hashtag(OpaqueIdModel):
+    name = models.CharField(max_length=100, unique=True)  # lower case
+    display_name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"#{self.display_name}"
+
+
+class Post(OpaqueIdModel):
+    author = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="posts")
+    text = models.TextField(blank=True, default="")  # as typed
+    content_html = models.TextField(blank=True, default="")  # rendered and sanitised
+    spoiler_text = models.CharField(max_length=500, blank=True, default="")  # content warning
+    sensitive = models.BooleanField(default=False)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    language = models.CharField(max_length=16, blank=True, default="")
+    in_reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    in_reply_to_account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies_received"
+    )
+    thread_id = models.BigIntegerField(null=True, blank=True)  # the id of the thread's root post
+    repost_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="reposts")
+    quote_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes")
+    quote_state = models.CharField(max_length=16, choices=QuoteState.choices, blank=True, default="")
+    moderation_state = models.CharField(
+        max_length=16, choices=ModerationState.choices, default=ModerationState.PUBLISHED
+    )
+    created_at = models.DateTimeField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+    replies_count = models.PositiveIntegerField(default=0)
+    reposts_count = models.PositiveIntegerField(default=0)
+    likes_count = models.PositiveIntegerField(default=0)
+    quotes_count = models.PositiveIntegerField(default=0)
+    hashtags = models.ManyToManyField(Hashtag, related_name="posts", blank=True)
+    mentions = models.ManyToManyField(Account, related_name="mentioned_in", blank=True, through="Mention")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "repost_of"], condition=Q(repost_of__isnull=False), name="one_repost_per_account"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["author", "-id"], name="post_author_idx"),
+            models.Index(fields=["thread_id", "id"], name="post_thread_idx"),
+            models.Index(fields=["visibility", "moderation_state", "-id"], name="post_public_idx"),
+        ]
+
+    @property
+    def is_repost(self) -> bool:
+        return self.repost_of_id is not None
+
+    @property
+    def is_edited(self) -> bool:
+        return self.edited_at is not None
+
+    def __str__(self) -> str:
+        return f"{self.author} {self.id}"
+
+
+class Mention(OpaqueIdModel):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mention_rows")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="mention_rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "account"], name="mention_unique")]
+        indexes = [models.Index(fields=["account", "post"], name="mention_account_idx")]
+
+
+class PostEdit(OpaqueIdModel):
+    """A previous version of an edited post, kept so readers can see what changed."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="edits")
+    text = models.TextField(blank=True, default="")
+    content_html = models.TextField(blank=True, default="")
+    spoiler_text = models.CharField(max_length=500, blank=True, default="")
+    sensitive = models.BooleanField(default=False)
+    media_descriptions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()  # when this version was written
+
+
+class Media(OpaqueIdModel):
+    """An uploaded image, re-encoded with its metadata stripped. Originals are never kept."""
+
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="media")
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="media")
+    position = models.PositiveSmallIntegerField(default=0)
+    file = models.CharField(max_length=100, unique=True)  # random name, e.g. 3f9c...e1.webp
+    thumbnail = models.CharField(max_length=100, blank=True, default="")
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True, default="")  # alt text
+    focus_x = models.FloatField(default=0.0)
+    focus_y = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class Like(OpaqueIdModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="likes")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "post"], name="like_unique")]
+        indexes = [models.Index(fields=["post", "account"], name="like_post_idx")]
+
+
+class Bookmark(OpaqueIdModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="bookmarks")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="bookmarks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "post"], name="bookmark_unique")]

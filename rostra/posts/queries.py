@@ -1,0 +1,180 @@
+"""Every read of a post goes through this door.
+
+``visible_posts(viewer)`` is the one queryset of posts a viewer may see; the web pages, the
+timelines, search, media files and notifications all start from it, so a rule changed here
+changes everywhere. The rules:
+
+* an author always sees their own posts, whatever their state;
+* nobody else sees a post that is held or removed by moderation, or whose author is suspended;
+* public and unlisted posts: everyone, except across a block (either direction);
+* followers-only posts: the author's followers and the people mentioned in it;
+* direct posts: the people mentioned in it;
+* a repost is visible when the repost itself is and the reposted post is.
+
+Invisible posts answer exactly like posts that never existed (``NotFound``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.core.errors import NotFound
+from rostra.core.ids import parse_id
+from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Post, Visibility
+
+
+def _door(viewer: Account | None, prefix: str = "") -> Q:
+    """The visibility condition for the post at ``prefix`` (e.g. "repost_of__")."""
+    p = prefix
+    author = OuterRef(f"{p}author_id")
+    active = Q(**{f"{p}author__suspended_at__isnull": True}) & Q(**{f"{p}moderation_state__in": VISIBLE_STATES})
+    everyone = Q(**{f"{p}visibility__in": (Visibility.PUBLIC, Visibility.UNLISTED)})
+    if viewer is None:
+        return active & everyone
+    not_blocked = ~Exists(Block.objects.filter(account_id=author, target_id=viewer.pk)) & ~Exists(
+        Block.objects.filter(account_id=viewer.pk, target_id=author)
+    )
+    follower = Q(**{f"{p}visibility": Visibility.PRIVATE}) & Exists(
+        Follow.objects.filter(follower_id=viewer.pk, target_id=author)
+    )
+    mentioned = Q(**{f"{p}visibility__in": (Visibility.PRIVATE, Visibility.DIRECT)}) & Exists(
+        Mention.objects.filter(post_id=OuterRef(f"{p}id"), account_id=viewer.pk)
+    )
+    own = Q(**{f"{p}author_id": viewer.pk})
+    return own | (active & not_blocked & (everyone | follower | mentioned))
+
+
+def visible_posts(viewer: Account | None) -> QuerySet[Post]:
+    """All posts ``viewer`` (None: an anonymous visitor) may see."""
+    return Post.objects.filter(_door(viewer) & (Q(repost_of__isnull=True) | _door(viewer, "repost_of__")))
+
+
+def can_view(viewer: Account | None, post: Post) -> bool:
+    return visible_posts(viewer).filter(pk=post.pk).exists()
+
+
+def get_post(viewer: Account | None, post_id: Any) -> Post:
+    """The post, if ``viewer`` may see it; otherwise NotFound, exactly as for a missing id."""
+    pid = parse_id(post_id)
+    if pid is None:
+        raise NotFound("No such post.")
+    post = with_viewer_state(visible_posts(viewer).filter(pk=pid), viewer).first()
+    if post is None:
+        raise NotFound("No such post.")
+    return post
+
+
+def without_muted(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
+    """Timelines hide muted accounts (their posts and their reposts); single-post reads do not."""
+    if viewer is None:
+        return qs
+    muted = Mute.objects.filter(account_id=viewer.pk)
+    return qs.exclude(author_id__in=muted.values("target_id")).exclude(
+        repost_of__author_id__in=muted.values("target_id")
+    )
+
+
+def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
+    """Everything a post card needs, in a fixed number of queries however many posts there are."""
+    media = Prefetch("media", queryset=Media.objects.order_by("position", "id"))
+    qs = qs.select_related(
+        "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author"
+    ).prefetch_related(media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")))
+    target = OuterRef("repost_of_id")
+    own = OuterRef("pk")
+    if viewer is None:
+        return qs
+    # A repost's buttons act on the reposted post, so ask about that one when there is one.
+    return qs.annotate(
+        viewer_liked=Exists(Like.objects.filter(account_id=viewer.pk, post_id=own))
+        | Exists(Like.objects.filter(account_id=viewer.pk, post_id=target)),
+        viewer_bookmarked=Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=own))
+        | Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=target)),
+        viewer_reposted=Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=own))
+        | Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=target)),
+        quote_visible=Exists(visible_posts(viewer).filter(pk=OuterRef("quote_of_id"))),
+    )
+
+
+def quote_is_visible(viewer: Account | None, post: Post) -> bool:
+    """Whether the post quoted by ``post`` may be shown to ``viewer`` (detached quotes never are)."""
+    if post.quote_of_id is None or post.quote_state == "detached":
+        return False
+    annotated = getattr(post, "quote_visible", None)
+    if annotated is not None:
+        return bool(annotated)
+    return visible_posts(viewer).filter(pk=post.quote_of_id).exists()
+
+
+def thread(viewer: Account | None, post: Post) -> tuple[list[Post], list[Post]]:
+    """The visible ancestors (oldest first) and descendants (in reply order) of a post."""
+    ancestors: list[Post] = []
+    seen = {post.pk}
+    parent_id = post.in_reply_to_id
+    while parent_id is not None and parent_id not in seen and len(ancestors) < 100:
+        seen.add(parent_id)
+        parent = with_viewer_state(visible_posts(viewer).filter(pk=parent_id), viewer).first()
+        if parent is None:
+            break
+        ancestors.append(parent)
+        parent_id = parent.in_reply_to_id
+    ancestors.reverse()
+    root = post.thread_id or post.pk
+    candidates = list(
+        with_viewer_state(
+            without_muted(visible_posts(viewer), viewer).filter(thread_id=root, repost_of__isnull=True).exclude(pk=post.pk),
+            viewer,
+        ).order_by("id")[:500]
+    )
+    # Depth-first from the post, so each reply sits under what it answers.
+    children: dict[int | None, list[Post]] = {}
+    for p in candidates:
+        children.setdefault(p.in_reply_to_id, []).append(p)
+    descendants: list[Post] = []
+    stack = list(reversed(children.get(post.pk, [])))
+    while stack:
+        p = stack.pop()
+        descendants.append(p)
+        stack.extend(reversed(children.get(p.pk, [])))
+    return ancestors, descendants
+
+
+def edit_history(viewer: Account | None, post_id: Any) -> tuple[Post, list[Any]]:
+    post = get_post(viewer, post_id)
+    return post, list(post.edits.order_by("-created_at"))
+
+
+def bookmarked_posts(viewer: Account) -> QuerySet[Post]:
+    return visible_posts(viewer).filter(
+        Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=OuterRef("pk")))
+    )
+
+
+def liked_posts(viewer: Account) -> QuerySet[Post]:
+    return visible_posts(viewer).filter(Exists(Like.objects.filter(account_id=viewer.pk, post_id=OuterRef("pk"))))
+
+
+def reposters(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]:
+    ids = visible_posts(viewer).filter(repost_of=post).values("author_id")
+    return list(Account.objects.filter(pk__in=ids, suspended_at__isnull=True)[:limit])
+
+
+def likers(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]:
+    return list(Account.objects.filter(likes__post=post, suspended_at__isnull=True).order_by("-likes__id")[:limit])
+
+
+def media_for_viewer(viewer: Account | None, file_name: str) -> Media:
+    """A stored media file, if the viewer may see the post it belongs to (or owns it)."""
+    media = Media.objects.filter(Q(file=file_name) | Q(thumbnail=file_name)).first()
+    if media is None:
+        raise NotFound("No such file.")
+    if media.post_id is None:
+        if viewer is None or media.owner_id != viewer.pk:
+            raise NotFound("No such file.")
+        return media
+    if not visible_posts(viewer).filter(pk=media.post_id).exists():
+        raise NotFound("No such file.")
+    return media

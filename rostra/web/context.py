@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def instance(request: HttpRequest) -> dict[str, Any]:
+    cfg = settings.ROSTRA
+    ctx: dict[str, Any] = {
+        "instance_name": cfg.instance_name,
+        "instance_description": cfg.instance_description,
+        "max_post_chars": cfg.max_post_chars,
+        "registrations_open": cfg.registrations == "open",
+    }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        from rostra.accounts.models import Account, FollowRequest
+        from rostra.notifications.queries import unread_count
+
+        account = Account.objects.filter(user=user).first()
+        ctx["me"] = account
+        if account is not None:
+            ctx["unread_notifications"] = unread_count(account)
+            ctx["pending_requests"] = FollowRequest.objects.filter(target=account).count()
+    return ctx
