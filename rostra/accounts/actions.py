@@ -26,10 +26,7 @@ from rostra.core.text import render
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 RESERVED_USERNAMES = frozenset(
-    """admin administrator api about auth login logout signup settings static media home public tags
-    search notifications explore root rostra support help moderator moderators mod staff system
-    instance inbox outbox users user well-known nodeinfo oauth manifest sw bookmarks follow-requests
-    null undefined everyone""".split()
+    ["admin", "administrator", "api", "about", "auth", "login", "logout", "signup", "settings", "static", "media", "home", "public", "tags", "search", "notifications", "explore", "root", "rostra", "support", "help", "moderator", "moderators", "mod", "staff", "system", "instance", "inbox", "outbox", "users", "user", "well-known", "nodeinfo", "oauth", "manifest", "sw", "bookmarks", "follow-requests", "null", "undefined", "everyone"]
 )
 MAX_DISPLAY_NAME = 60
 MAX_NOTE = 500
@@ -314,7 +311,7 @@ def purge_account(account: Account) -> None:
 
     account_id = account.pk
     with transaction.atomic():
-        files = media_files_of_account(account) + [account.avatar, account.header]
+        files = [*media_files_of_account(account), account.avatar, account.header]
         affected = recount_after_account_removal(account)
         follower_targets = list(Follow.objects.filter(follower=account).values_list("target_id", flat=True))
         followed_by = list(Follow.objects.filter(target=account).values_list("follower_id", flat=True))

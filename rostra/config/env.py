@@ -96,10 +96,9 @@ def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes:
         raise ConfigError(f"{name}={value!r} must start with {' or '.join(s + '://' for s in schemes)}.")
-    if not parts.hostname and parts.scheme not in {"sqlite"}:
-        # A PostgreSQL URL may name a unix socket through ?host=..., so only warn-free accept that.
-        if "host=" not in parts.query:
-            raise ConfigError(f"{name}={value!r} has no host.")
+    # A PostgreSQL URL may name a unix socket through ?host=...; SQLite URLs have no host.
+    if not parts.hostname and parts.scheme != "sqlite" and "host=" not in parts.query:
+        raise ConfigError(f"{name}={value!r} has no host.")
     return value
 
 

@@ -192,5 +192,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": ROSTRA.log_level},
-    "loggers": {"huey": {"level": ROSTRA.log_level}},
+    "loggers": {"huey": {"handlers": ["console"], "level": ROSTRA.log_level, "propagate": False}},
 }

@@ -16,8 +16,8 @@ if os.environ.get("ROSTRA_TEST_DATABASE_URL"):
 if os.environ.get("ROSTRA_TEST_REDIS_URL"):
     os.environ["REDIS_URL"] = os.environ["ROSTRA_TEST_REDIS_URL"]
 
-from rostra.config.settings import *  # noqa: E402,F403
-from rostra.config.settings import DATABASES, ROSTRA  # noqa: E402
+from rostra.config.settings import *  # noqa: F403
+from rostra.config.settings import DATABASES, ROSTRA
 
 TESTING = True
 ALLOWED_HOSTS = ["*"]

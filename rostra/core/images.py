@@ -57,10 +57,10 @@ def process_image(data: bytes, *, max_bytes: int, max_pixels: int, field: str = 
             if w * h > max_pixels:
                 raise ValidationError(f"The image is too large: the limit is {max_pixels:,} pixels.", field=field)
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.seek(0)
-            img.load()
-            img = ImageOps.exif_transpose(img)  # apply the rotation, then drop the EXIF that held it
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.seek(0)
+            opened.load()
+            img: Image.Image = ImageOps.exif_transpose(opened)  # apply the rotation, then drop the EXIF
             if img.mode not in ("RGB", "RGBA", "L", "LA"):
                 img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
             clean = Image.new(img.mode, img.size)

@@ -9,4 +9,4 @@ class PipelineConfig(AppConfig):
         from rostra.core import events
         from rostra.pipeline.tasks import run_event_task
 
-        events.set_enqueuer(lambda event_id: run_event_task(event_id))
+        events.set_enqueuer(run_event_task)

@@ -23,7 +23,7 @@ def run_event(event_id: int) -> bool:
     try:
         for handler in handlers_for(event.kind):
             handler(event.payload)
-    except Exception as exc:  # noqa: BLE001 - recorded on the row and retried by the sweeper
+    except Exception as exc:
         log.exception("event %s (%s) failed", event.pk, event.kind)
         Event.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1, last_error=repr(exc)[:2000])
         return False

@@ -23,7 +23,7 @@ from rostra.core.images import delete_files, store_image
 from rostra.core.text import parse, render
 from rostra.moderation.gate import screen_post
 from rostra.posts import policies
-from rostra.posts.models import Hashtag, Like, Bookmark, Media, Mention, ModerationState, Post, PostEdit, QuoteState, Visibility
+from rostra.posts.models import Bookmark, Hashtag, Like, Media, Mention, ModerationState, Post, PostEdit, QuoteState, Visibility
 from rostra.posts.queries import visible_posts
 
 MAX_MEDIA = 4
@@ -274,7 +274,7 @@ def repost(account: Account, post_id: int) -> Post:
     if original is None:
         raise NotFound("No such post.")
     if original.is_repost:
-        original = visible_posts(account).filter(pk=original.repost_of_id).select_related("author").first()
+        original = visible_posts(account).filter(pk=original.repost_of_id or 0).select_related("author").first()
         if original is None:
             raise NotFound("No such post.")
     if not policies.can_repost(account, original):
@@ -354,7 +354,7 @@ def detach_quote(quoted_author: Account, quoting_post_id: int) -> None:
         return
     with transaction.atomic():
         Post.objects.filter(pk=post.pk).update(quote_state=QuoteState.DETACHED)
-        Post.objects.filter(pk=post.quote_of_id, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
+        Post.objects.filter(pk=post.quote_of_id or 0, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
         events.emit("post.updated", post_id=post.pk)
 
 
@@ -377,6 +377,16 @@ def upload_media(owner: Account, data: bytes, *, description: str = "") -> Media
     except Exception:
         delete_files(cfg.media_dir, [stored.file, stored.thumbnail])
         raise
+
+
+def discard_media(owner: Account, media_ids: Sequence[int]) -> int:
+    """Delete the owner's uploads that no post uses yet, rows and files (an abandoned compose)."""
+    rows = list(Media.objects.filter(owner=owner, pk__in=list(media_ids), post__isnull=True))
+    files = [f for m in rows for f in (m.file, m.thumbnail)]
+    with transaction.atomic():
+        Media.objects.filter(pk__in=[m.pk for m in rows], post__isnull=True).delete()
+        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+    return len(rows)
 
 
 def update_media(owner: Account, media_id: int, *, description: str | None = None, focus: tuple[float, float] | None = None) -> Media:
@@ -423,6 +433,6 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
 
 
 __all__ = [
-    "Conflict", "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "edit_post", "like",
+    "Conflict", "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
     "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media",
 ]

@@ -18,9 +18,7 @@ def can_repost(account: Account, post: Post) -> bool:
     """Only posts everyone may see can be reposted (your own followers-only posts included)."""
     if post.is_repost:
         return False
-    if post.visibility in (Visibility.PUBLIC, Visibility.UNLISTED):
-        return True
-    return False
+    return post.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)
 
 
 def can_quote(account: Account, post: Post) -> bool:

@@ -1,0 +1,72 @@
+# Rostra: two commands for a newcomer.
+#   make run    creates .venv, installs, migrates, serves http://127.0.0.1:8000 (web + task worker)
+#   make test   installs, lints, type-checks, runs the whole suite (SQLite, then PostgreSQL and
+#               Redis when they are reachable on 127.0.0.1)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HTMX := rostra/web/static/vendor/htmx.min.js
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/rostra
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps demo clean
+
+install: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Rostra needs Python 3.11 (found %s)" % sys.version.split()[0])'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# htmx comes from the npm registry (never committed); Node.js is needed only for this step.
+$(HTMX): package.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js) is needed to install htmx: apt-get install nodejs npm"; exit 1; }
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(HTMX))
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+run: install
+	$(BIN)/rostra migrate
+	$(BIN)/rostra serve --host $(HOST) --port $(PORT)
+
+demo: install
+	$(BIN)/rostra migrate
+	$(BIN)/rostra demo
+
+# Real-browser tests drive Debian's Chromium through Playwright (no browser download).
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make: the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check rostra tests bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy rostra
+
+test-sqlite: install browser-deps
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres: install
+	@if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 1)' 2>/dev/null; then \
+	  redis=""; \
+	  if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 6379), 1)' 2>/dev/null; then redis="$(REDIS_TEST_URL)"; fi; \
+	  echo "== the suite again on PostgreSQL ($(PG_TEST_URL))$${redis:+ with Redis ($$redis)}"; \
+	  ROSTRA_TEST_DATABASE_URL=$(PG_TEST_URL) ROSTRA_TEST_REDIS_URL=$$redis $(BIN)/pytest -n 2 -m "not browser" $(PYTEST_ARGS); \
+	else echo "== PostgreSQL is not reachable on 127.0.0.1:5432: skipping the PostgreSQL run (see README)"; fi
+
+test: lint typecheck test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) node_modules $(HTMX) .mypy_cache .ruff_cache
