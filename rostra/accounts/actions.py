@@ -316,6 +316,7 @@ def purge_account(account: Account) -> None:
         follower_targets = list(Follow.objects.filter(follower=account).values_list("target_id", flat=True))
         followed_by = list(Follow.objects.filter(target=account).values_list("follower_id", flat=True))
         user = account.user
+        user_id = user.pk if user is not None else None  # delete() clears .pk; the sessions need it
         account.delete()  # cascades posts, edits, media rows, likes, bookmarks, follows, timeline rows, notifications
         if user is not None:
             user.delete()
@@ -324,8 +325,8 @@ def purge_account(account: Account) -> None:
         affected()
         events.emit("account.deleted", account_id=account_id)
         transaction.on_commit(lambda: delete_files(_media_dir(), files))
-    if user is not None:
-        _purge_sessions(user.pk)
+    if user_id is not None:
+        _purge_sessions(user_id)
 
 
 def _purge_sessions(user_id: int) -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
+
 from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.core import clock
+
+
+def active_mutes() -> QuerySet[Mute]:
+    """Mutes in force: those without an end, and those whose end has not come yet."""
+    return Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now()))
 
 
 def is_blocked_either_way(a: Account | None, b: Account | None) -> bool:
@@ -16,7 +24,7 @@ def follows(follower: Account | None, target: Account) -> bool:
 
 
 def mutes(account: Account | None, target: Account) -> bool:
-    return account is not None and Mute.objects.filter(account=account, target=target).exists()
+    return account is not None and active_mutes().filter(account=account, target=target).exists()
 
 
 def is_active(account: Account) -> bool:

@@ -24,7 +24,8 @@ def set_enqueuer(fn: Callable[[int], None]) -> None:
 
 
 def emit(kind: str, **payload: object) -> Event:
-    data = json.loads(json.dumps(payload))  # ids only: fail loudly on anything else
+    # Ids only: fail loudly on anything else (NaN and Infinity are not JSON either).
+    data = json.loads(json.dumps(payload, allow_nan=False))
     event = Event.objects.create(kind=kind, payload=data)
     if _enqueue is not None:
         enqueue = _enqueue

@@ -58,9 +58,12 @@ def id_time_ms(value: int) -> int:
 
 def parse_id(raw: object) -> int | None:
     """An id from a URL or form; None for anything that is not one (never raises)."""
+    if isinstance(raw, bool):  # True is an int to Python, never an id
+        return None
     if isinstance(raw, int):
         return raw if 0 < raw < (1 << 63) else None
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 19:
+    # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and other scripts' digits.
+    if not isinstance(raw, str) or len(raw) > 19 or not raw.isascii() or not raw.isdigit():
         return None
     value = int(raw)
     return value if 0 < value < (1 << 63) else None

@@ -27,7 +27,7 @@ class PageRequest:
     def from_params(cls, params: Mapping[str, Any], *, default_limit: int = DEFAULT_LIMIT) -> PageRequest:
         try:
             limit = int(params.get("limit", default_limit))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON body may say Infinity
             limit = default_limit
         return cls(
             max_id=parse_id(params.get("max_id")),

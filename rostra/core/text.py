@@ -22,7 +22,9 @@ _MENTION = (
     r"(?P<mention>(?<![\w@/.])@(?P<m_user>[A-Za-z0-9_]{1,30})"
     r"(?:@(?P<m_domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){0,10}[A-Za-z0-9-]{1,63}(?::\d{1,5})?))?)"
 )
-_HASHTAG = r"(?P<tag>(?<![\w#&/])#(?P<t_name>[^\W\d_]\w{0,99}|[\d_]{1,99}[^\W\d_]\w{0,98}))"
+# A tag is 1-100 word characters with a letter among the first 100 (so not all digits); the
+# lookahead is bounded, and the name fits the 100-character Hashtag.name column.
+_HASHTAG = r"(?P<tag>(?<![\w#&/])#(?P<t_name>(?=[\d_]{0,99}[^\W\d_])\w{1,100}))"
 TOKEN_RE = re.compile("|".join((_URL, _MENTION, _HASHTAG)))
 _TRAILING = ".,;:!?\"')]}*"
 

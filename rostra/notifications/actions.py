@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from rostra.accounts.models import Account, Block, Mute
+from rostra.accounts.models import Account, Block
+from rostra.accounts.policies import active_mutes
 from rostra.core.clock import now
 from rostra.notifications.models import Kind, Notification
 from rostra.posts.models import VISIBLE_STATES, Mention, Post
@@ -20,7 +21,7 @@ def notify(recipient_id: int, kind: str, actor_id: int, post_id: int | None = No
         return None
     if Block.objects.filter(account_id=recipient_id, target_id=actor_id).exists() or Block.objects.filter(account_id=actor_id, target_id=recipient_id).exists():
         return None
-    if Mute.objects.filter(account_id=recipient_id, target_id=actor_id, hide_notifications=True).exists():
+    if active_mutes().filter(account_id=recipient_id, target_id=actor_id, hide_notifications=True).exists():
         return None
     if post_id is not None and not visible_posts(recipient).filter(pk=post_id).exists():
         return None  # the door decides here too: no notice of what you may not see

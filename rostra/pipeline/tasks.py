@@ -22,3 +22,12 @@ def sweep_events_task() -> None:
 @db_periodic_task(crontab(minute="17", hour="3"))
 def prune_events_task() -> None:
     runner.prune()
+
+
+@db_periodic_task(crontab(minute="43", hour="4"))
+def optimize_search_index_task() -> None:
+    # On SQLite older than 3.44 deleted posts' words linger in old FTS5 segments until merged:
+    # deletion must really delete, so merge them daily.
+    from rostra.search.actions import optimize_index
+
+    optimize_index()

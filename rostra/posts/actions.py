@@ -7,6 +7,7 @@ one transaction -> after commit the pipeline fans out and notifies, with ids onl
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
 
 from rostra.accounts.models import Account, Block
 from rostra.core import events
@@ -234,7 +236,9 @@ def edit_post(
         post.edited_at = now()
         if decision.state != ModerationState.PUBLISHED or post.moderation_state == ModerationState.PUBLISHED:
             post.moderation_state = decision.state
-        post.save()
+        # Only what an edit changes: a whole-row save would undo likes, replies or reposts
+        # counted by other requests since this one read the post.
+        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state"])
         _set_tags(post, parsed.hashtags, post.edited_at)
         keep = {m.pk for m in new_media}
         dropped = [m for m in current_media if m.pk not in keep]
@@ -417,8 +421,14 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
     replied = list(Post.objects.filter(author=account, in_reply_to__isnull=False).values_list("in_reply_to_id", flat=True))
     quoted = list(Post.objects.filter(author=account, quote_of__isnull=False).values_list("quote_of_id", flat=True))
     ids = set(liked) | set(reposted) | set(replied) | set(quoted)
+    # Others' reposts of this account's posts go with them (repost_of cascades): their counts drop.
+    reposters = Counter(
+        Post.objects.filter(repost_of__author=account).exclude(author=account).values_list("author_id", flat=True)
+    )
 
     def recount() -> None:
+        for author_id, n in reposters.items():
+            Account.objects.filter(pk=author_id).update(posts_count=Greatest(F("posts_count") - n, 0))
         for post in Post.objects.filter(pk__in=ids).annotate(
             n_likes=Count("likes", distinct=True),
             n_reposts=Count("reposts", distinct=True),

@@ -20,7 +20,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.accounts.models import Account, Block, Follow
+from rostra.accounts.policies import active_mutes
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
 from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Post, Visibility
@@ -71,7 +72,7 @@ def without_muted(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
     """Timelines hide muted accounts (their posts and their reposts); single-post reads do not."""
     if viewer is None:
         return qs
-    muted = Mute.objects.filter(account_id=viewer.pk)
+    muted = active_mutes().filter(account_id=viewer.pk)
     return qs.exclude(author_id__in=muted.values("target_id")).exclude(
         repost_of__author_id__in=muted.values("target_id")
     )
@@ -81,12 +82,19 @@ def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Po
     """Everything a post card needs, in a fixed number of queries however many posts there are."""
     media = Prefetch("media", queryset=Media.objects.order_by("position", "id"))
     qs = qs.select_related(
-        "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author"
+        "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author",
+        "repost_of__in_reply_to_account", "repost_of__quote_of", "repost_of__quote_of__author",
     ).prefetch_related(media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")))
     target = OuterRef("repost_of_id")
     own = OuterRef("pk")
+    # Whether each quoted post may be shown, asked of the door once for the whole page; for a
+    # repost, of the post quoted by the reposted post.
+    quotes = {
+        "quote_visible": Exists(visible_posts(viewer).filter(pk=OuterRef("quote_of_id"))),
+        "repost_quote_visible": Exists(visible_posts(viewer).filter(pk=OuterRef("repost_of__quote_of_id"))),
+    }
     if viewer is None:
-        return qs
+        return qs.annotate(**quotes)
     # A repost's buttons act on the reposted post, so ask about that one when there is one.
     return qs.annotate(
         viewer_liked=Exists(Like.objects.filter(account_id=viewer.pk, post_id=own))
@@ -95,7 +103,7 @@ def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Po
         | Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=target)),
         viewer_reposted=Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=own))
         | Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=target)),
-        quote_visible=Exists(visible_posts(viewer).filter(pk=OuterRef("quote_of_id"))),
+        **quotes,
     )
 
 

@@ -1,26 +1,159 @@
-"""Search: accounts, hashtags and posts. Post results pass through the visibility door.
+"""Search: posts (full text, built into the database), accounts and hashtags.
 
-(Interim implementation with LIKE; the full-text version on SQLite FTS5 / PostgreSQL replaces
-it with the same signatures.)
+Post results always start from the visibility door (``visible_posts`` and ``without_muted``),
+so search can never show what the viewer could not open. On top of the door, search is a
+discovery surface and narrows further, as the public timelines do: unlisted and limited-reach
+posts are found only by their author, the author's followers and the people they mention.
+
+What a person types is never handed to a query language. It is cut into plain words (letters
+and digits); each becomes a quoted term, all are required, and the last one also matches as a
+prefix, so results follow typing. Operators, quotes and brackets are dropped, so no input can
+make a query fail. SQLite matches against the FTS5 table kept by ``rostra.search.schema``;
+PostgreSQL matches the GIN-indexed expression with ``websearch_to_tsquery``.
 """
 
 from __future__ import annotations
 
-from rostra.accounts.models import Account
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+
+from rostra.accounts.models import Account, Block, Follow
 from rostra.core.pagination import Page, PageRequest, paginate
-from rostra.posts.models import Hashtag, Post
+from rostra.posts.models import Hashtag, Mention, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
+from rostra.search.schema import search_vector
+
+MAX_QUERY_CHARS = 256  # a search box, not a document: anything longer is cut
+MAX_TERMS = 12
+MAX_TERM_CHARS = 64  # no word people search for is longer; a run of 10,000 'x' is not a word
+MAX_NAME_QUERY = 100
+MAX_RESULTS = 100
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: what both tokenizers treat as word characters
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def query_terms(q: str) -> list[str]:
+    """The plain words of a query, in order, without repeats; [] when there are none."""
+    text = unicodedata.normalize("NFKC", (q or "")[: MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS]
+    terms: list[str] = []
+    seen: set[str] = set()
+    for word in _WORD.findall(text):
+        key = word.casefold()
+        if len(word) <= MAX_TERM_CHARS and key not in seen:
+            seen.add(key)
+            terms.append(word)
+    return terms[:MAX_TERMS]
+
+
+def fts5_query(terms: list[str]) -> str:
+    """FTS5 syntax for the terms: each quoted, all required, the last one also as a prefix."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+    return " ".join(quoted) + "*"
+
+
+def _matching_sqlite(qs: QuerySet[Post], terms: list[str]) -> QuerySet[Post]:
+    # The only input is the match expression, bound as a parameter.
+    matches = RawSQL("SELECT rowid FROM search_post_fts WHERE search_post_fts MATCH %s", (fts5_query(terms),))
+    return qs.filter(pk__in=matches)
+
+
+def _matching_postgresql(qs: QuerySet[Post], terms: list[str]) -> QuerySet[Post]:
+    from django.contrib.postgres.search import SearchQuery
+
+    # Quoted words are literal to websearch_to_tsquery ("or" and "-" lose their meaning), and
+    # the last word, letters and digits only, is safe inside a raw prefix query.
+    *words, last = terms
+    query = SearchQuery(f"'{last}':*", search_type="raw", config="simple")
+    if words:
+        query = SearchQuery(" ".join(f'"{w}"' for w in words), search_type="websearch", config="simple") & query
+    return qs.alias(search_document=search_vector()).filter(search_document=query)
+
+
+def _matching(qs: QuerySet[Post], terms: list[str]) -> QuerySet[Post]:
+    if connection.vendor == "postgresql":
+        return _matching_postgresql(qs, terms)
+    if connection.vendor == "sqlite":
+        return _matching_sqlite(qs, terms)
+    raise NotImplementedError(f"full-text search is not built for {connection.vendor}")
+
+
+def _discoverable(viewer: Account | None) -> Q:
+    """Beyond the door: only public, fully published posts are found by everybody."""
+    public = Q(visibility=Visibility.PUBLIC, moderation_state=ModerationState.PUBLISHED)
+    if viewer is None:
+        return public
+    follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, target_id=OuterRef("author_id")))
+    mentioned = Exists(Mention.objects.filter(post_id=OuterRef("pk"), account_id=viewer.pk))
+    return public | Q(author_id=viewer.pk) | follows_author | mentioned
 
 
 def search_posts(viewer: Account | None, q: str, req: PageRequest) -> Page[Post]:
-    qs = without_muted(visible_posts(viewer), viewer).filter(repost_of__isnull=True, text__icontains=q.strip())
-    return paginate(with_viewer_state(qs, viewer), req)
+    """Posts whose text or content warning has every word of ``q``; newest first, by keyset."""
+    terms = query_terms(q)
+    if not terms:
+        return Page(items=[], next_max_id=None, prev_min_id=None)
+    # No "repost_of IS NULL" here: reposts are never in the SQLite index and their empty text
+    # never matches on PostgreSQL, and the extra condition tempts both planners to walk the
+    # repost_of index over every original post instead of starting from the matches.
+    qs = without_muted(visible_posts(viewer), viewer).filter(_discoverable(viewer))
+    return paginate(with_viewer_state(_matching(qs, terms), viewer), req)
+
+
+def _clean(q: str, limit: int = MAX_NAME_QUERY) -> str:
+    return _CONTROL.sub("", unicodedata.normalize("NFKC", (q or "")[: limit * 4]))[:limit].strip()
 
 
 def search_accounts(viewer: Account | None, q: str, limit: int = 20) -> list[Account]:
-    q = q.strip().lstrip("@")
-    return list(Account.objects.filter(username__icontains=q, suspended_at__isnull=True)[:limit])
+    """Accounts by the start of the username or of a word in the display name; ``@name`` and ``name@domain`` work too.
+
+    An exact username comes first, then local accounts, then those who chose to be discoverable,
+    then the most followed. Suspended accounts, and accounts that block the viewer, are left out.
+    """
+    q = _clean(q).lstrip("@").strip()
+    if not q:
+        return []
+    limit = max(1, min(MAX_RESULTS, limit))
+    username, at, domain = q.partition("@")
+    username, domain = username.strip(), domain.strip().lower()
+    if at and not username:
+        return []
+    local_domain = str(settings.ROSTRA.domain).lower()
+    if at:
+        # A handle: the username part as a prefix, on the named domain (also a prefix, for typing).
+        match = Q(username__istartswith=username)
+        exact = Q(username__iexact=username)
+        if domain in (local_domain, local_domain.split(":", 1)[0]):
+            match, exact = match & Q(domain=""), exact & Q(domain="")
+        elif domain:
+            match, exact = match & Q(domain__istartswith=domain), exact & Q(domain__iexact=domain)
+    else:
+        # A display name matches where any of its words starts: "lid" finds "Alice Liddell".
+        match = Q(username__istartswith=q) | Q(display_name__istartswith=q) | Q(display_name__icontains=f" {q}")
+        exact = Q(username__iexact=q, domain="")
+    qs = Account.objects.filter(match, suspended_at__isnull=True)
+    if viewer is not None:
+        qs = qs.exclude(Exists(Block.objects.filter(account_id=OuterRef("pk"), target_id=viewer.pk)))
+    ranked = qs.annotate(
+        exact_rank=Case(When(exact, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        local_rank=Case(When(domain="", then=Value(0)), default=Value(1), output_field=IntegerField()),
+    ).order_by("exact_rank", "local_rank", "-discoverable", "-followers_count", "username", "id")
+    return list(ranked[:limit])
 
 
 def search_hashtags(q: str, limit: int = 20) -> list[Hashtag]:
-    return list(Hashtag.objects.filter(name__startswith=q.strip().lstrip("#").lower())[:limit])
+    """Hashtags starting with ``q`` (a leading '#' is fine): the exact one first, then by recent use."""
+    name = _clean(q).lstrip("#").strip().lower()
+    if not name:
+        return []
+    limit = max(1, min(MAX_RESULTS, limit))
+    exact = Case(When(name=name, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return list(
+        Hashtag.objects.filter(name__startswith=name)
+        .annotate(exact_rank=exact)
+        .order_by("exact_rank", F("last_used_at").desc(nulls_last=True), "name")[:limit]
+    )

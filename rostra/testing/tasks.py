@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from huey.contrib.djhuey import HUEY
 
 from rostra.pipeline import runner
@@ -21,7 +23,10 @@ def run_tasks(max_rounds: int = 50) -> int:
             task = HUEY.dequeue()
             if task is None:
                 break
-            HUEY.execute(task)
+            # Huey's db_task closes "old" connections around each task; inside a test's
+            # transaction that closes the test database itself, so it is held off here.
+            with mock.patch("huey.contrib.djhuey.close_old_connections"):
+                HUEY.execute(task)
             ran += 1
             progressed = True
         swept = runner.sweep(older_than_s=-1)

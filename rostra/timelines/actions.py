@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.accounts.models import Account, Block, Follow
+from rostra.accounts.policies import active_mutes
 from rostra.posts.models import VISIBLE_STATES, Mention, Post, Visibility
 from rostra.timelines.models import HomeEntry
 
@@ -41,7 +42,7 @@ def home_recipients(post: Post) -> list[int]:
     authors = {author_id, original_author}
     excluded = set(Block.objects.filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
     excluded |= set(Block.objects.filter(account_id__in=authors, target_id__in=recipients).values_list("target_id", flat=True))
-    excluded |= set(Mute.objects.filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
+    excluded |= set(active_mutes().filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
     excluded.discard(author_id)
     return sorted(recipients - excluded)
 
@@ -63,13 +64,25 @@ def fan_out_post(post_id: int) -> int:
 
 def backfill_home(follower_id: int, target_id: int) -> None:
     """After a new follow, the followed account's recent posts appear in the follower's home."""
-    recent = (
-        Post.objects.filter(author_id=target_id, visibility__in=(Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE), moderation_state__in=VISIBLE_STATES)
-        .filter(Q(in_reply_to_account__isnull=True) | Q(in_reply_to_account_id=target_id))
-        .order_by("-id")
-        .values_list("id", flat=True)[:BACKFILL]
+    follow = Follow.objects.filter(follower_id=follower_id, target_id=target_id).first()
+    if follow is None:
+        return  # unfollowed (or blocked) before this ran: nothing to add
+    recent = Post.objects.filter(
+        author_id=target_id,
+        visibility__in=(Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE),
+        moderation_state__in=VISIBLE_STATES,
+    ).filter(Q(in_reply_to_account__isnull=True) | Q(in_reply_to_account_id=target_id))
+    # Reposts as fan-out would have delivered them: only if wanted, and never of someone on the
+    # other side of a block or of a post no longer visible.
+    if not follow.show_reposts:
+        recent = recent.filter(repost_of__isnull=True)
+    blocked = set(Block.objects.filter(account_id=follower_id).values_list("target_id", flat=True))
+    blocked |= set(Block.objects.filter(target_id=follower_id).values_list("account_id", flat=True))
+    recent = recent.exclude(repost_of__author_id__in=blocked).exclude(
+        Q(repost_of__isnull=False) & ~Q(repost_of__moderation_state__in=VISIBLE_STATES)
     )
-    HomeEntry.objects.bulk_create([HomeEntry(owner_id=follower_id, post_id=pid) for pid in recent], ignore_conflicts=True)
+    ids = list(recent.order_by("-id").values_list("id", flat=True)[:BACKFILL])
+    HomeEntry.objects.bulk_create([HomeEntry(owner_id=follower_id, post_id=pid) for pid in ids], ignore_conflicts=True)
 
 
 def remove_author_from_home(owner_id: int, author_id: int) -> None:

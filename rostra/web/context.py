@@ -16,10 +16,11 @@ def instance(request: HttpRequest) -> dict[str, Any]:
     }
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        from rostra.accounts.models import Account, FollowRequest
+        from rostra.accounts.models import FollowRequest
         from rostra.notifications.queries import unread_count
+        from rostra.web.http import viewer
 
-        account = Account.objects.filter(user=user).first()
+        account = viewer(request)  # the same lookup the view made, not a second one
         ctx["me"] = account
         if account is not None:
             ctx["unread_notifications"] = unread_count(account)

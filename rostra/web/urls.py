@@ -1,3 +1,66 @@
-from django.urls import path
+"""The web UI's URLs. Other surfaces and tests rely on these paths: keep them stable."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from rostra.web.views import auth, media, notifications, posts, profiles, pwa, timelines
+from rostra.web.views import settings as settings_views
+
+USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
+POST_ID = r"(?P<post_id>[0-9]{1,19})"
+
+urlpatterns = [
+    # Public pages and timelines
+    path("", timelines.landing, name="landing"),
+    path("home", timelines.home, name="home"),
+    path("local", timelines.local, name="local"),
+    path("tags/<str:tag>", timelines.tag, name="tag"),
+    path("search", timelines.search_page, name="search"),
+    path("bookmarks", timelines.bookmarks, name="bookmarks"),
+    path("about", timelines.about, name="about"),
+    path("offline", timelines.offline, name="offline"),
+    # Signing up and in
+    path("signup", auth.signup, name="signup"),
+    path("login", auth.login_view, name="login"),
+    path("logout", auth.logout_view, name="logout"),
+    # Writing
+    path("compose", posts.compose, name="compose"),
+    path("posts/<str:post_id>/like", posts.like, name="like"),
+    path("posts/<str:post_id>/unlike", posts.unlike, name="unlike"),
+    path("posts/<str:post_id>/repost", posts.repost, name="repost"),
+    path("posts/<str:post_id>/unrepost", posts.unrepost, name="unrepost"),
+    path("posts/<str:post_id>/bookmark", posts.bookmark, name="bookmark"),
+    path("posts/<str:post_id>/unbookmark", posts.unbookmark, name="unbookmark"),
+    path("posts/<str:post_id>/delete", posts.delete, name="delete"),
+    path("posts/<str:post_id>/edit", posts.edit, name="edit"),
+    path("posts/<str:post_id>/detach-quote", posts.detach_quote, name="detach_quote"),
+    # Notifications and requests
+    path("notifications", notifications.notifications, name="notifications"),
+    path("follow-requests", profiles.follow_requests, name="follow_requests"),
+    path("follow-requests/<str:account_id>/accept", profiles.accept_request, name="accept_request"),
+    path("follow-requests/<str:account_id>/reject", profiles.reject_request, name="reject_request"),
+    # Settings
+    path("settings/profile", settings_views.profile, name="settings_profile"),
+    path("settings/account", settings_views.account_settings, name="settings_account"),
+    path("settings/delete", settings_views.delete_account, name="settings_delete"),
+    # Files and the installable app
+    path("media/<str:file_name>", media.media, name="media"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("icons/icon-<int:size>.png", pwa.icon, name="icon"),
+    path("icons/icon-maskable-<int:size>.png", pwa.maskable_icon, name="maskable_icon"),
+    # Profiles and threads (last: they match @anything)
+    re_path(rf"^{USER}$", profiles.profile, name="profile"),
+    re_path(rf"^{USER}/with_replies$", profiles.profile_with_replies, name="profile_with_replies"),
+    re_path(rf"^{USER}/media$", profiles.profile_media, name="profile_media"),
+    re_path(rf"^{USER}/followers$", profiles.followers, name="followers"),
+    re_path(rf"^{USER}/following$", profiles.following, name="following"),
+    re_path(rf"^{USER}/follow$", profiles.follow, name="follow"),
+    re_path(rf"^{USER}/unfollow$", profiles.unfollow, name="unfollow"),
+    re_path(rf"^{USER}/block$", profiles.block, name="block"),
+    re_path(rf"^{USER}/unblock$", profiles.unblock, name="unblock"),
+    re_path(rf"^{USER}/mute$", profiles.mute, name="mute"),
+    re_path(rf"^{USER}/unmute$", profiles.unmute, name="unmute"),
+    re_path(rf"^{USER}/remove-follower$", profiles.remove_follower, name="remove_follower"),
+    re_path(rf"^{USER}/{POST_ID}$", posts.thread_page, name="thread"),
+    re_path(rf"^{USER}/{POST_ID}/history$", posts.history, name="history"),
+]

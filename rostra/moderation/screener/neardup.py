@@ -1,0 +1,146 @@
+"""Stage 0, part 3: near-duplicate detection for spam waves.
+
+Each post long enough to judge is reduced to a MinHash signature (64 values) of its character
+5-gram shingles, after @mentions are dropped (a wave usually mentions different victims) and
+spaces collapsed. An LSH index of 16 bands x 4 rows finds candidates whose estimated Jaccard
+similarity is then checked against ``threshold`` (0.6 by default: two posts that differ by a link
+or a few words still match).
+
+The index is in memory, bounded and time-windowed: entries older than ``window_seconds`` or beyond
+``max_entries`` are evicted oldest first (each band bucket is a deque in insertion order, so
+eviction is O(bands)). ``check(...)`` answers how many near-duplicates were seen in the window and
+from how many distinct authors, then remembers the post. It is thread-safe. For one process;
+a scaled-out deployment keeps one index per worker, which still catches a wave that is large.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+
+from .features import substring_hashes, text_codes
+
+_MENTION = re.compile(r"(?<![\w@])@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class NearDuplicates:
+    count: int  # near-duplicates seen within the window (the post itself not included)
+    authors: int  # distinct author keys among them
+
+
+NONE = NearDuplicates(0, 0)
+
+
+class NearDuplicateIndex:
+    def __init__(
+        self,
+        *,
+        num_perm: int = 64,
+        bands: int = 16,
+        threshold: float = 0.6,
+        window_seconds: float = 3600.0,
+        max_entries: int = 50_000,
+        shingle: int = 5,
+        min_chars: int = 20,
+        max_candidates: int = 2000,
+        seed: int = 1,
+    ) -> None:
+        if num_perm % bands:
+            raise ValueError("num_perm must be a multiple of bands")
+        self.num_perm, self.bands, self.rows = num_perm, bands, num_perm // bands
+        self.threshold = threshold
+        self.window_seconds = window_seconds
+        self.max_entries = max_entries
+        self.shingle = shingle
+        self.min_chars = min_chars
+        self.max_candidates = max_candidates
+        rng = np.random.default_rng(seed)
+        self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._order: deque[int] = deque()
+        self._entries: dict[int, tuple[float, str | None, tuple[bytes, ...]]] = {}
+        # Signatures live in a ring buffer indexed by entry id modulo capacity, so a wave's
+        # candidates are compared in one vectorised step.
+        self._signatures = np.zeros((max_entries, num_perm), dtype=np.uint32)
+        self._buckets: list[dict[bytes, deque[int]]] = [{} for _ in range(bands)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def signature(self, normalised: str) -> np.ndarray | None:
+        text = _SPACES.sub(" ", _MENTION.sub(" ", normalised)).strip()
+        if len(text) < self.min_chars:
+            return None
+        codes = text_codes(text[:4000])
+        starts = np.arange(len(codes) - self.shingle + 1)
+        shingles = substring_hashes(codes, starts, starts + self.shingle)
+        # Universal hashing a·x + b (mod 2**64), top 32 bits, minimum per permutation.
+        mixed = (shingles[:, None] * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+        return mixed.min(axis=0).astype(np.uint32)
+
+    def check(
+        self, normalised: str, *, author_key: str | None = None, now: float | None = None, remember: bool = True
+    ) -> NearDuplicates:
+        sig = self.signature(normalised)
+        if sig is None:
+            return NONE
+        now = time.time() if now is None else now
+        raw = sig.tobytes()
+        width = 4 * self.rows  # bytes per band (uint32 values)
+        keys = tuple(raw[b * width : (b + 1) * width] for b in range(self.bands))
+        with self._lock:
+            self._evict(now)
+            candidates: set[int] = set()
+            for band, key in enumerate(keys):
+                bucket = self._buckets[band].get(key)
+                if bucket:
+                    candidates.update(islice(reversed(bucket), self.max_candidates))  # the newest
+            result = NONE
+            if candidates:
+                ids = np.array(sorted(candidates)[-self.max_candidates :], dtype=np.int64)
+                sigs = self._signatures[ids % self.max_entries]
+                near = ids[np.count_nonzero(sigs == sig[None, :], axis=1) >= self.threshold * self.num_perm]
+                authors = {a for i in near.tolist() if (a := self._entries[i][1]) is not None}
+                result = NearDuplicates(len(near), len(authors))
+            if remember:
+                self._add(now, author_key, sig, keys)
+        return result
+
+    def _add(self, now: float, author_key: str | None, sig: np.ndarray, keys: tuple[bytes, ...]) -> None:
+        entry_id = self._next_id
+        self._next_id += 1
+        self._entries[entry_id] = (now, author_key, keys)
+        self._signatures[entry_id % self.max_entries] = sig
+        self._order.append(entry_id)
+        for band, key in enumerate(keys):
+            self._buckets[band].setdefault(key, deque()).append(entry_id)
+        while len(self._order) > self.max_entries:
+            self._drop_oldest()
+
+    def _evict(self, now: float) -> None:
+        horizon = now - self.window_seconds
+        while self._order and self._entries[self._order[0]][0] < horizon:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        entry_id = self._order.popleft()
+        _, _, keys = self._entries.pop(entry_id)
+        for band, key in enumerate(keys):
+            bucket = self._buckets[band][key]
+            # Buckets are in insertion order, so the oldest entry is at the left.
+            if bucket and bucket[0] == entry_id:
+                bucket.popleft()
+            else:
+                bucket.remove(entry_id)
+            if not bucket:
+                del self._buckets[band][key]

@@ -1,0 +1,99 @@
+"""Post cards: what a template needs to draw a post, decided in Python rather than in templates.
+
+Built from posts that came through ``with_viewer_state`` (every timeline and ``get_post``), so
+building a card never runs a query: authors, reposted and quoted posts, media and the viewer's
+likes/reposts/bookmarks are already on the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rostra.accounts.models import Account
+from rostra.posts import policies
+from rostra.posts.models import Media, Post, QuoteState
+
+
+def post_url(post: Post) -> str:
+    return f"/@{post.author.username}/{post.pk}"
+
+
+@dataclass
+class Quote:
+    post: Post
+    url: str
+
+
+@dataclass
+class Card:
+    post: Post  # the row in the timeline (a repost, or the post itself)
+    shown: Post  # the post whose content and counts are shown (the reposted one for a repost)
+    url: str
+    reposted_by: Account | None
+    quote: Quote | None
+    media: list[Media] = field(default_factory=list)
+    liked: bool = False
+    reposted: bool = False
+    bookmarked: bool = False
+    can_edit: bool = False
+    can_delete: bool = False
+    can_repost: bool = False
+    can_quote: bool = False
+    can_detach_quote: bool = False  # the viewer wrote the quoted post and may detach it
+    signed_in: bool = False
+    focus: bool = False  # the main post of a thread page
+    depth: int = 0  # how deep a reply sits under the main post on a thread page
+
+    @property
+    def id(self) -> int:
+        return self.shown.pk
+
+    @property
+    def hidden_behind_warning(self) -> bool:
+        return bool(self.shown.spoiler_text)
+
+    @property
+    def media_class(self) -> str:
+        return f"media-grid n{min(len(self.media), 4)}"
+
+
+def _quote(shown: Post, visible: Any) -> Quote | None:
+    quoted = shown.quote_of
+    if quoted is None or shown.quote_state == QuoteState.DETACHED or not visible:
+        return None
+    return Quote(post=quoted, url=post_url(quoted))
+
+
+def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
+    is_repost = post.repost_of_id is not None and post.repost_of is not None
+    shown = post.repost_of if is_repost else post
+    assert shown is not None
+    quote_visible = getattr(post, "repost_quote_visible" if is_repost else "quote_visible", False)
+    media = list(shown.media.all())  # prefetched by with_viewer_state
+    signed_in = viewer is not None
+    return Card(
+        post=post,
+        shown=shown,
+        url=post_url(shown),
+        reposted_by=post.author if is_repost else None,
+        quote=_quote(shown, quote_visible),
+        media=media,
+        liked=bool(getattr(post, "viewer_liked", False)),
+        reposted=bool(getattr(post, "viewer_reposted", False)),
+        bookmarked=bool(getattr(post, "viewer_bookmarked", False)),
+        can_edit=signed_in and policies.can_edit(viewer, shown),
+        can_delete=signed_in and policies.can_delete(viewer, shown),
+        can_repost=signed_in and policies.can_repost(viewer, shown),  # type: ignore[arg-type]
+        can_quote=signed_in and policies.can_quote(viewer, shown),  # type: ignore[arg-type]
+        can_detach_quote=bool(
+            signed_in and shown.quote_of is not None and shown.quote_state != QuoteState.DETACHED
+            and shown.quote_of.author_id == viewer.pk  # type: ignore[union-attr]
+        ),
+        signed_in=signed_in,
+        focus=focus,
+    )
+
+
+def cards(posts: list[Post], viewer: Account | None) -> list[Card]:
+    return [card(p, viewer) for p in posts]

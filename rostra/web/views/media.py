@@ -1,0 +1,57 @@
+"""Uploaded files, served through the visibility door.
+
+Post images: only to those who may see the post (or, before it is attached, to its uploader).
+Avatars and headers of accounts that are not suspended: to everyone. Anything else, including
+every path trick, is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest
+from django.views.decorators.http import require_GET
+
+from rostra.accounts import queries as account_queries
+from rostra.core.errors import NotFound
+from rostra.posts.queries import media_for_viewer
+from rostra.web.http import viewer
+
+# store_image names files with 128 random bits in hex and a known extension: nothing else is a file.
+FILE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+TYPES_BY_EXTENSION = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def _open(file_name: str, content_type: str, cache_control: str) -> FileResponse:
+    path = settings.ROSTRA.media_dir / file_name
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = cache_control
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@require_GET
+def media(request: HttpRequest, file_name: str) -> FileResponse:
+    match = FILE_NAME.match(file_name)
+    if match is None:
+        raise Http404
+    try:
+        item = media_for_viewer(viewer(request), file_name)
+    except NotFound:
+        pass
+    else:
+        response = _open(file_name, item.content_type, "private, max-age=3600")
+        response["Vary"] = "Cookie"
+        return response
+    try:
+        account_queries.public_profile_image(file_name)
+    except NotFound:
+        raise Http404 from None
+    return _open(file_name, TYPES_BY_EXTENSION[match.group(1)], "public, max-age=86400")
