@@ -80,7 +80,7 @@ def main() -> int:
             _ = (p.author.username, list(p.media.all()))
     rows.append(("home query (20 posts, domain)", f"{args.reads / (time.perf_counter() - t):.0f} reads/s"))
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(viewer.user)
     n = max(50, args.reads // 5)
     t = time.perf_counter()

@@ -157,6 +157,7 @@ if ROSTRA.https:
 # --- Static files (whitenoise) and uploaded media (served through the visibility door).
 STATIC_URL = "/static/"
 STATIC_ROOT = ROSTRA.data_dir / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from the finders; the folder only has to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(ROSTRA.media_dir)}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

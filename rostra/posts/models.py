@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -43,7 +46,37 @@ class Hashtag(OpaqueIdModel):
         return f"#{self.display_name}"
 
 
+class PostQuerySet(models.QuerySet["Post"]):
+    """Posts, with an optional step run once on each fetched page (``after_fetch``).
+
+    The step lets a page ask a follow-up question of all its posts in one query (e.g. which
+    quoted posts the viewer may see) instead of nesting that question into the main SQL, which
+    Django takes far longer to compile than the database takes to run.
+    """
+
+    _after_fetch: Callable[[list[Any]], None] | None = None
+
+    def after_fetch(self, step: Callable[[list[Any]], None]) -> PostQuerySet:
+        clone = self._chain()
+        clone._after_fetch = step
+        return clone
+
+    def _clone(self) -> PostQuerySet:
+        clone = super()._clone()
+        clone._after_fetch = self._after_fetch
+        return clone
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        rows = self._result_cache
+        if fresh and self._after_fetch is not None and rows and isinstance(rows[0], Post):
+            self._after_fetch(rows)
+
+
 class Post(OpaqueIdModel):
+    objects = PostQuerySet.as_manager()
+
     author = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="posts")
     text = models.TextField(blank=True, default="")  # as typed
     content_html = models.TextField(blank=True, default="")  # rendered and sanitised

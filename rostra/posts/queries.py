@@ -87,14 +87,10 @@ def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Po
     ).prefetch_related(media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")))
     target = OuterRef("repost_of_id")
     own = OuterRef("pk")
-    # Whether each quoted post may be shown, asked of the door once for the whole page; for a
-    # repost, of the post quoted by the reposted post.
-    quotes = {
-        "quote_visible": Exists(visible_posts(viewer).filter(pk=OuterRef("quote_of_id"))),
-        "repost_quote_visible": Exists(visible_posts(viewer).filter(pk=OuterRef("repost_of__quote_of_id"))),
-    }
+    # Which quoted posts may be shown is asked of the door once per page, after the fetch.
+    qs = qs.after_fetch(lambda posts: mark_quote_visibility(viewer, posts))  # type: ignore[attr-defined]
     if viewer is None:
-        return qs.annotate(**quotes)
+        return qs
     # A repost's buttons act on the reposted post, so ask about that one when there is one.
     return qs.annotate(
         viewer_liked=Exists(Like.objects.filter(account_id=viewer.pk, post_id=own))
@@ -103,8 +99,18 @@ def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Po
         | Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=target)),
         viewer_reposted=Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=own))
         | Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=target)),
-        **quotes,
     )
+
+
+def mark_quote_visibility(viewer: Account | None, posts: list[Post]) -> None:
+    """Set ``quote_visible`` (and, on reposts, ``repost_quote_visible``) on each post: one query."""
+    wanted = {p.quote_of_id for p in posts if p.quote_of_id}
+    wanted |= {p.repost_of.quote_of_id for p in posts if p.repost_of_id and p.repost_of and p.repost_of.quote_of_id}
+    seen = set(visible_posts(viewer).filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
+    for p in posts:
+        p.quote_visible = p.quote_of_id in seen  # type: ignore[attr-defined]
+        inner = p.repost_of.quote_of_id if p.repost_of_id and p.repost_of else None
+        p.repost_quote_visible = inner in seen  # type: ignore[attr-defined]
 
 
 def quote_is_visible(viewer: Account | None, post: Post) -> bool:
