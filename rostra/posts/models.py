@@ -57,12 +57,12 @@ class PostQuerySet(models.QuerySet["Post"]):
     _after_fetch: Callable[[list[Any]], None] | None = None
 
     def after_fetch(self, step: Callable[[list[Any]], None]) -> PostQuerySet:
-        clone = self._chain()
+        clone = self._chain()  # type: ignore[attr-defined]  # Django's private clone API
         clone._after_fetch = step
         return clone
 
     def _clone(self) -> PostQuerySet:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._after_fetch = self._after_fetch
         return clone
 
