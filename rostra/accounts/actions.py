@@ -196,7 +196,7 @@ def follow(follower: Account, target: Account) -> str:
     return "following"
 
 
-def _create_follow(follower: Account, target: Account) -> None:
+def _create_follow(follower: Account, target: Account, *, from_request: bool = False) -> None:
     try:
         with transaction.atomic():
             Follow.objects.create(follower=follower, target=target)
@@ -204,7 +204,7 @@ def _create_follow(follower: Account, target: Account) -> None:
         return  # already following: nothing to do
     Account.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
     Account.objects.filter(pk=target.pk).update(followers_count=F("followers_count") + 1)
-    events.emit("follow.created", follower_id=follower.pk, target_id=target.pk)
+    events.emit("follow.created", follower_id=follower.pk, target_id=target.pk, from_request=from_request)
 
 
 def unfollow(follower: Account, target: Account) -> None:
@@ -229,7 +229,7 @@ def accept_follow_request(target: Account, requester_id: int) -> None:
             raise NotFound("That follow request no longer exists.")
         requester = req.requester
         req.delete()
-        _create_follow(requester, target)
+        _create_follow(requester, target, from_request=True)
 
 
 def reject_follow_request(target: Account, requester_id: int) -> None:

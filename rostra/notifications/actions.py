@@ -62,3 +62,13 @@ def dismiss(account: Account, notification_id: int) -> None:
 
 def clear(account: Account) -> None:
     Notification.objects.filter(recipient=account).delete()
+
+
+def on_repost_removed(actor_id: int, post_id: int) -> None:
+    """An undone repost takes its notification with it."""
+    Notification.objects.filter(kind=Kind.REPOST, actor_id=actor_id, post_id=post_id).delete()
+
+
+def on_follow_request_accepted(requester_id: int, target_id: int) -> None:
+    """The request notification has served its purpose once the request is answered."""
+    Notification.objects.filter(kind=Kind.FOLLOW_REQUEST, recipient_id=target_id, actor_id=requester_id).delete()

@@ -27,7 +27,16 @@ def _notify_post(p: dict[str, Any]) -> None:
 
 def _follow_created(p: dict[str, Any]) -> None:
     timelines.backfill_home(p["follower_id"], p["target_id"])
-    notifications.notify(p["target_id"], Kind.FOLLOW, p["follower_id"])
+    if p.get("from_request"):
+        # The target accepted this follow themselves: no "followed you" for their own decision.
+        notifications.on_follow_request_accepted(p["follower_id"], p["target_id"])
+    else:
+        notifications.notify(p["target_id"], Kind.FOLLOW, p["follower_id"])
+
+
+def _post_deleted(p: dict[str, Any]) -> None:
+    if p.get("repost_of_id"):
+        notifications.on_repost_removed(p["author_id"], p["repost_of_id"])
 
 
 def _follow_requested(p: dict[str, Any]) -> None:
@@ -54,7 +63,7 @@ def _like_created(p: dict[str, Any]) -> None:
 HANDLERS: dict[str, list[Handler]] = {
     "post.created": [_fan_out, _notify_post],
     "post.updated": [],  # federation (issue 6) sends Update; streaming (issue 4) sends status.update
-    "post.deleted": [],  # rows cascade in the same transaction; federation sends Delete
+    "post.deleted": [_post_deleted],  # rows cascade in the same transaction; federation sends Delete
     "follow.created": [_follow_created],
     "follow.requested": [_follow_requested],
     "follow.removed": [_follow_removed],

@@ -269,7 +269,7 @@ def delete_post(actor: Account, post_id: int) -> None:
         post.delete()
         Account.objects.filter(pk=actor.pk, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
         Account.objects.filter(pk__in=repost_authors, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
-        events.emit("post.deleted", post_id=post_id, author_id=actor.pk)
+        events.emit("post.deleted", post_id=post_id, author_id=actor.pk, repost_of_id=post.repost_of_id)
         transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
 
 

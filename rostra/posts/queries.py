@@ -177,7 +177,12 @@ def reposters(viewer: Account | None, post: Post, limit: int = 40) -> list[Accou
 
 
 def likers(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]:
-    return list(Account.objects.filter(likes__post=post, suspended_at__isnull=True).order_by("-likes__id")[:limit])
+    qs = Account.objects.filter(likes__post=post, suspended_at__isnull=True)
+    if viewer is not None:  # nobody is shown across a block, either way
+        qs = qs.exclude(pk__in=Block.objects.filter(account_id=viewer.pk).values("target_id")).exclude(
+            pk__in=Block.objects.filter(target_id=viewer.pk).values("account_id")
+        )
+    return list(qs.order_by("-likes__id")[:limit])
 
 
 def media_for_viewer(viewer: Account | None, file_name: str) -> Media:

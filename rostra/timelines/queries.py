@@ -33,7 +33,7 @@ def federated_public(viewer: Account | None, req: PageRequest) -> Page[Post]:
 
 
 def hashtag(viewer: Account | None, name: str, req: PageRequest) -> Page[Post]:
-    qs = _public_base(viewer).filter(hashtags__name=name.lower())
+    qs = _public_base(viewer).filter(hashtags__name=name.strip().lstrip("#").lower())
     return paginate(with_viewer_state(qs, viewer), req)
 
 
