@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -43,3 +45,23 @@ def client_for(db: None) -> Callable[[Account | None], Client]:
         return c
 
     return make
+
+
+@pytest.fixture
+def media_dir(settings, tmp_path) -> Path:
+    """A media store of this test's own, so counting files is not disturbed by parallel workers."""
+    settings.ROSTRA = dataclasses.replace(settings.ROSTRA, data_dir=tmp_path)
+    path = tmp_path / "media"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_pillow_pixel_limit() -> Iterator[None]:
+    # Image intake sets Pillow's global bomb limit from the settings; a test that lowers the
+    # setting must not leave the lower limit behind for the next test's own Pillow reads.
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = limit
