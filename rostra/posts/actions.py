@@ -20,7 +20,7 @@ from django.db.models.functions import Greatest
 from rostra.accounts.models import Account, Block
 from rostra.core import events
 from rostra.core.clock import now
-from rostra.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from rostra.core.errors import NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
 from rostra.core.text import parse, render
 from rostra.moderation.gate import screen_post
@@ -443,6 +443,6 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
 
 
 __all__ = [
-    "Conflict", "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
+    "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
     "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media",
 ]

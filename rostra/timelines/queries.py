@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rostra.accounts.models import Account
 from rostra.core.pagination import Page, PageRequest, paginate
@@ -40,8 +40,6 @@ def hashtag(viewer: Account | None, name: str, req: PageRequest) -> Page[Post]:
 def profile(viewer: Account | None, account: Account, req: PageRequest, *, with_replies: bool = False, media_only: bool = False) -> Page[Post]:
     qs = visible_posts(viewer).filter(author=account)
     if not with_replies:
-        from django.db.models import Q
-
         qs = qs.filter(Q(in_reply_to_account__isnull=True) | Q(in_reply_to_account=account))
     if media_only:
         qs = qs.filter(media__isnull=False).distinct()
