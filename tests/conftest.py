@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,8 +10,40 @@ from django.test import Client
 from huey.contrib.djhuey import HUEY
 
 from rostra.accounts.models import Account
+from rostra.moderation.gate import get_screener, using_policy
+from rostra.moderation.policy import Policy, default_document
 from rostra.testing.tasks import run_tasks as _run_tasks
 from rostra.testing.world import World, build_world
+
+LENIENT_POLICY = None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _instance_policy(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Features other than trust and safety are tested under a policy that publishes everything,
+    so that retraining the screener can never break a test about, say, pagination. Tests under
+    tests/moderation/, and modules marked ``pytestmark = pytest.mark.screening``, run under the
+    shipped default policy. (Module scope, so module-scoped fixtures building worlds see it too.)"""
+    if "moderation" in request.path.parts or request.node.get_closest_marker("screening"):
+        yield
+        return
+    global LENIENT_POLICY
+    if LENIENT_POLICY is None:
+        doc = copy.deepcopy(default_document())
+        for cat in doc["categories"].values():
+            cat["thresholds"] = []
+            cat["new_account_thresholds"] = []
+        doc["spam_wave"]["action"] = "label"
+        doc["spam_wave"]["posts"] = 10_000
+        LENIENT_POLICY = Policy.from_document(doc)
+    with using_policy(LENIENT_POLICY):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_spam_wave_memory() -> None:
+    # The near-duplicate index lives in the process; one test's posts are not another's spam wave.
+    get_screener().near_duplicate_index.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -76,6 +76,8 @@ class Account(OpaqueIdModel):
     updated_at = models.DateTimeField(auto_now=True)
     last_status_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)  # null with suspended_at set: for good
+    hold_posts_until = models.DateTimeField(null=True, blank=True)  # a moderator reviews new posts until then
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
     posts_count = models.PositiveIntegerField(default=0)

@@ -1,4 +1,4 @@
-"""The ``rostra`` command line: serve, migrate, worker, users, demo, check."""
+"""The ``rostra`` command line: serve, migrate, worker, users, demo, check, moderation."""
 
 from __future__ import annotations
 
@@ -116,6 +116,79 @@ def cmd_check(args: argparse.Namespace) -> int:
     return run_checks(deploy=args.deploy)
 
 
+def cmd_moderation_screen(args: argparse.Namespace) -> int:
+    _setup()
+    from rostra.moderation.cli import screen
+
+    try:
+        return screen(sys.stdin, sys.stdout, sys.stderr, policy_file=args.policy, stage2=getattr(args, "stage2", False))
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as other filters do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def cmd_moderation_eval(args: argparse.Namespace) -> int:
+    from rostra.moderation.cli import evaluate_file
+
+    return evaluate_file(args.file, models_dir=args.models, as_json=args.json, stdout=sys.stdout, stderr=sys.stderr)
+
+
+def cmd_moderation_train(args: argparse.Namespace) -> int:
+    from rostra.moderation.cli import train_model
+
+    return train_model(
+        shared=args.shared, out=args.out, seed=args.seed, use_decisions=not args.no_decisions, setup=_setup,
+        stdout=sys.stdout, stderr=sys.stderr,
+    )
+
+
+MODERATION_HELP = """\
+Trust and safety tools.
+
+  screen   JSON Lines on stdin, one decision per line on stdout, through the same gate and
+           policy in force (from this instance's database) as a post being written
+  eval     per-category ROC AUC, average precision and precision at 80 %/90 % recall of the
+           stage-1 model on a labelled CSV or JSONL file
+  train    retrain the stage-1 model from the shared data, the authored examples and the
+           moderators' decisions, and write its model card
+
+examples:
+  echo '{"text": "I will kill you tomorrow"}' | rostra moderation screen
+  rostra moderation screen < posts.jsonl > decisions.jsonl
+  rostra moderation eval labelled.csv --json
+  rostra moderation train --shared ../shared/data/moderation --seed 1
+"""
+
+SCREEN_HELP = """\
+Reads JSON Lines on stdin, one post per line:
+
+  {"text": "...", "spoiler_text": "...", "author": "alice", "new_account": true}
+
+Only "text" is required. "author" names who wrote it: posts with an author are remembered for
+spam-wave detection (near-identical posts from several authors within the hour), posts without
+one are not, so a batch of unrelated posts never looks like a wave. "new_account": true applies
+the policy's stricter thresholds for young accounts.
+
+Writes one JSON object per non-blank input line, in order, flushed line by line: "line",
+"decision" (publish, label, limit, hold or refuse), "category" (the deciding one; "" when
+published cleanly), "rule", "reason", "label", "state", "scores" (all eight categories, 0 to 1),
+"model_version", "policy_version", "stage", "borderline", "matched_rules". A line that cannot be
+screened gives {"line": N, "error": "line N: ..."} and the command exits 1 at the end; the
+database must be migrated (`rostra migrate`), or it exits 2. With --policy FILE, a draft policy
+(the JSON document the policy page edits) decides instead, "policy_version" is -1, and no
+database is needed.
+"""
+
+TRAIN_HELP = """\
+Trains the stage-1 heads (the trainer's progress bars show on stderr), measures them through the
+screener and writes stage1.npz, stage1.json and MODEL_CARD.md to --out. Moderator decisions
+stored in the database are included (weighted x2) when this version can read them; the count
+is printed. Restart the web processes and workers to use a new model.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rostra", description="Rostra: a self-hostable microblogging network.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +228,52 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check the configuration, database, queue and media store")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
     p.set_defaults(func=cmd_check)
+
+    moderation = sub.add_parser(
+        "moderation", help="screen posts, evaluate and train the screener", description=MODERATION_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).add_subparsers(dest="moderation_command", required=True, metavar="{screen,eval,train}")
+    p = moderation.add_parser(
+        "screen", help="decide JSON Lines posts from stdin with the policy in force", description=SCREEN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--policy", metavar="FILE", default=None,
+        help="decide with the draft policy in this JSON file instead of the one in force (no database needed)",
+    )
+    from rostra.moderation.cli import stage2_loader
+
+    if stage2_loader() is not None:  # stage 2 ships separately (screener.encoder); offer it only where it exists
+        p.add_argument(
+            "--stage2", action="store_true",
+            help="re-score borderline posts with stage 2 and decide again, as the worker does before fan-out "
+            '(adds "stage1" with the first decision)',
+        )
+    p.set_defaults(func=cmd_moderation_screen)
+    p = moderation.add_parser(
+        "eval", help="measure the screener on a labelled CSV or JSONL file",
+        description="Per category with both classes labelled: ROC AUC, average precision (AP) and precision at 80 % "
+        "and 90 % recall (P@R80, P@R90). The file is either wide (text plus one 0/1 column or key per category; "
+        "empty means unlabelled) or long (text, category, label). Exits 2 if the file is missing, of an unknown "
+        "format or has no usable labels.",
+    )
+    p.add_argument("file", help="a .csv or .jsonl (.ndjson) file")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--models", metavar="DIR", default=None, help="the model to measure (default: the committed one)")
+    p.set_defaults(func=cmd_moderation_eval)
+    p = moderation.add_parser(
+        "train", help="retrain the stage-1 screener and write its model card", description=TRAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--shared", metavar="DIR", default=None,
+        help="the shared labelled data (davidson/, ethos/, youtube_spam/); default: $ROSTRA_MODERATION_DATA, "
+        "else ../shared/data/moderation next to the repository",
+    )
+    p.add_argument("--out", metavar="DIR", default=None, help="where to write the model (default: the committed models directory)")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="the split and training seed (default: 1)")
+    p.add_argument("--no-decisions", action="store_true", help="leave the moderators' decisions out")
+    p.set_defaults(func=cmd_moderation_train)
     return parser
 
 

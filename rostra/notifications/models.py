@@ -15,6 +15,13 @@ class Kind(models.TextChoices):
     LIKE = "favourite", "Like"
     FOLLOW = "follow", "Follow"
     FOLLOW_REQUEST = "follow_request", "Follow request"
+    # From the moderators (the actor is the recipient themselves; ``notice`` says what happened)
+    MODERATION = "moderation_warning", "Moderation notice"
+    APPEAL_DECIDED = "appeal_decided", "Appeal decided"
+    JURY_SUMMONS = "jury_summons", "Jury summons"
+
+
+SYSTEM_KINDS = (Kind.MODERATION, Kind.APPEAL_DECIDED, Kind.JURY_SUMMONS)
 
 
 class Notification(OpaqueIdModel):
@@ -22,6 +29,7 @@ class Notification(OpaqueIdModel):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    notice = models.ForeignKey("moderation.Notice", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=128, unique=True)  # re-running a handler adds nothing

@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
 from rostra.timelines import actions as timelines
 
 Handler = Callable[[dict[str, Any]], None]
+
+
+def _deep_screen(p: dict[str, Any]) -> None:
+    # First: stage 2 may hold a borderline post before anything below distributes it.
+    moderation.deep_screen(p["post_id"])
 
 
 def _fan_out(p: dict[str, Any]) -> None:
@@ -61,7 +67,7 @@ def _like_created(p: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, list[Handler]] = {
-    "post.created": [_fan_out, _notify_post],
+    "post.created": [_deep_screen, _fan_out, _notify_post],
     "post.updated": [],  # federation (issue 6) sends Update; streaming (issue 4) sends status.update
     "post.deleted": [_post_deleted],  # rows cascade in the same transaction; federation sends Delete
     "follow.created": [_follow_created],
@@ -71,6 +77,12 @@ HANDLERS: dict[str, list[Handler]] = {
     "like.created": [_like_created],
     "account.updated": [],
     "account.deleted": [],
+    # Trust and safety
+    "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"])],
+    "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors
+    "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"])],
+    "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id"))],
+    "jury.drawn": [lambda p: moderation.summon_jurors(p["jury_id"])],
 }
 
 

@@ -31,3 +31,12 @@ def optimize_search_index_task() -> None:
     from rostra.search.actions import optimize_index
 
     optimize_index()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def moderation_timers_task() -> None:
+    # Suspensions and holds whose period is over end; juries past their deadline close.
+    from rostra.moderation.actions import close_expired_juries, lift_expired
+
+    lift_expired()
+    close_expired_juries()

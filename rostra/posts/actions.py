@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,6 +23,7 @@ from rostra.core.clock import now
 from rostra.core.errors import NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
 from rostra.core.text import parse, render
+from rostra.moderation.gate import record as record_decision
 from rostra.moderation.gate import screen_post
 from rostra.posts import policies
 from rostra.posts.models import Bookmark, Hashtag, Like, Media, Mention, ModerationState, Post, PostEdit, QuoteState, Visibility
@@ -107,6 +108,13 @@ def _set_tags(post: Post, names: list[str], when: object) -> None:
     Hashtag.objects.filter(name__in=names).update(last_used_at=when)
 
 
+_STRICTNESS: dict[str, int] = {"published": 0, "limited": 1, "held": 2, "removed": 3}
+
+
+def _held(account: Account) -> bool:
+    return account.hold_posts_until is not None and account.hold_posts_until > now()
+
+
 @dataclass
 class Draft:
     text: str = ""
@@ -155,7 +163,13 @@ def create_post(author: Account, draft: Draft) -> Post:
         raise ValidationError("A post for mentioned people only needs at least one @mention.", field="visibility")
 
     # Screen inside the request, before anyone else can see it.
-    decision = screen_post(author_id=author.pk, text=text, spoiler_text=spoiler)
+    decision = screen_post(
+        author_id=author.pk, text=text, spoiler_text=spoiler, account_created_at=author.created_at, account_held=_held(author)
+    )
+    if decision.refused:
+        with transaction.atomic():
+            record_decision(decision, post_id=None, account_id=author.pk, source="create")
+        raise ValidationError(f"This post breaks the rule on {decision.category.replace('_', ' ')} and was not published. {decision.reason}", field="text")
     created = now()
     with transaction.atomic():
         post = Post.objects.create(
@@ -171,10 +185,12 @@ def create_post(author: Account, draft: Draft) -> Post:
             quote_of=quoted,
             quote_state=QuoteState.ACCEPTED if quoted else "",
             moderation_state=decision.state,
+            moderation_label=decision.label,
             created_at=created,
         )
         post.thread_id = (parent.thread_id or parent.pk) if parent else post.pk
         post.save(update_fields=["thread_id"])
+        record_decision(decision, post_id=post.pk, account_id=author.pk, source="create", excerpt=text)
         _set_tags(post, parsed.hashtags, created)
         Mention.objects.bulk_create([Mention(post=post, account=m) for m in mentions if m.pk != author.pk])
         for position, m in enumerate(media):
@@ -218,7 +234,13 @@ def edit_post(
         raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
     parsed = parse(text)
     mentions = _mentioned_accounts(parsed.mentions)
-    decision = screen_post(author_id=editor.pk, text=text, spoiler_text=spoiler)
+    decision = screen_post(
+        author_id=editor.pk, text=text, spoiler_text=spoiler, account_created_at=editor.created_at, account_held=_held(editor), remember=False
+    )
+    if decision.refused:
+        with transaction.atomic():
+            record_decision(decision, post_id=post.pk, account_id=editor.pk, source="edit")
+        raise ValidationError(f"This edit breaks the rule on {decision.category.replace('_', ' ')} and was not saved. {decision.reason}", field="text")
     with transaction.atomic():
         PostEdit.objects.create(
             post=post,
@@ -234,11 +256,23 @@ def edit_post(
         post.spoiler_text = spoiler
         post.sensitive = sensitive or bool(spoiler)
         post.edited_at = now()
-        if decision.state != ModerationState.PUBLISHED or post.moderation_state == ModerationState.PUBLISHED:
+        # An edit can make a post stricter (held, limited, labelled) but never undo a moderator's
+        # or an earlier screen's decision: only review or an appeal relaxes it.
+        record_it = False
+        state_before = post.moderation_state
+        if _STRICTNESS[decision.state] > _STRICTNESS.get(post.moderation_state, 0):
             post.moderation_state = decision.state
+            record_it = True
+        if decision.label and not post.moderation_label:
+            post.moderation_label = decision.label
+            record_it = True
         # Only what an edit changes: a whole-row save would undo likes, replies or reposts
         # counted by other requests since this one read the post.
-        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state"])
+        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state", "moderation_label"])
+        if record_it:
+            record_decision(decision, post_id=post.pk, account_id=editor.pk, source="edit", excerpt=text)
+        else:
+            record_decision(replace(decision, action="publish"), post_id=post.pk, account_id=editor.pk, source="edit")
         _set_tags(post, parsed.hashtags, post.edited_at)
         keep = {m.pk for m in new_media}
         dropped = [m for m in current_media if m.pk not in keep]
@@ -249,6 +283,8 @@ def edit_post(
         existing = set(Mention.objects.filter(post=post).values_list("account_id", flat=True))
         Mention.objects.bulk_create([Mention(post=post, account=m) for m in mentions if m.pk not in existing and m.pk != editor.pk])
         events.emit("post.updated", post_id=post.pk)
+        if post.moderation_state != state_before:
+            events.emit("post.moderated", post_id=post.pk, before=str(state_before), after=str(post.moderation_state))
         transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
     return post
 

@@ -95,6 +95,7 @@ class Post(OpaqueIdModel):
     moderation_state = models.CharField(
         max_length=16, choices=ModerationState.choices, default=ModerationState.PUBLISHED
     )
+    moderation_label = models.CharField(max_length=80, blank=True, default="")  # a content warning the policy added
     created_at = models.DateTimeField()
     edited_at = models.DateTimeField(null=True, blank=True)
     replies_count = models.PositiveIntegerField(default=0)

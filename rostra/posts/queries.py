@@ -16,6 +16,7 @@ Invisible posts answer exactly like posts that never existed (``NotFound``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -185,11 +186,16 @@ def likers(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]
     return list(qs.order_by("-likes__id")[:limit])
 
 
-def media_for_viewer(viewer: Account | None, file_name: str) -> Media:
-    """A stored media file, if the viewer may see the post it belongs to (or owns it)."""
+def media_for_viewer(viewer: Account | None, file_name: str, *, under_review: Callable[[int], bool] | None = None) -> Media:
+    """A stored media file, if the viewer may see the post it belongs to (or owns it).
+
+    ``under_review`` (given for moderators only) opens the images of a post the moderators have
+    been asked to review — held, removed, reported, even direct — and nothing else."""
     media = Media.objects.filter(Q(file=file_name) | Q(thumbnail=file_name)).first()
     if media is None:
         raise NotFound("No such file.")
+    if under_review is not None and media.post_id is not None and under_review(media.post_id):
+        return media
     if media.post_id is None:
         if viewer is None or media.owner_id != viewer.pk:
             raise NotFound("No such file.")

@@ -13,9 +13,11 @@ Every relationship is made through the real actions, so counters and events are 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from rostra.accounts import actions as accounts
 from rostra.accounts.models import Account, Role
+from rostra.core import clock
 from rostra.posts.actions import Draft, create_post
 from rostra.posts.models import Post
 
@@ -66,4 +68,7 @@ def build_world() -> World:
     accounts.accept_follow_request(w.carol, w.bob.pk)
     accounts.mute(w.bob, w.dave)
     accounts.block(w.alice, w.eve)
+    # Established accounts (the policy is stricter for accounts younger than new_account_days).
+    established = clock.now() - timedelta(days=90)
+    Account.objects.filter(pk__in=[a.pk for a in (w.alice, w.bob, w.carol, w.dave, w.eve, w.mod, w.admin)]).update(created_at=established)
     return w.refresh()

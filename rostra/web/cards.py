@@ -42,6 +42,8 @@ class Card:
     can_quote: bool = False
     can_detach_quote: bool = False  # the viewer wrote the quoted post and may detach it
     signed_in: bool = False
+    is_author: bool = False  # the viewer wrote the shown post: only they see its moderation state
+    can_report: bool = False
     focus: bool = False  # the main post of a thread page
     depth: int = 0  # how deep a reply sits under the main post on a thread page
 
@@ -51,7 +53,12 @@ class Card:
 
     @property
     def hidden_behind_warning(self) -> bool:
-        return bool(self.shown.spoiler_text)
+        return bool(self.shown.spoiler_text or self.shown.moderation_label)
+
+    @property
+    def notice_url(self) -> str:
+        """The author's notice about this post (resolved to the action when followed: cards run no queries)."""
+        return f"/notices/post/{self.shown.pk}"
 
     @property
     def media_class(self) -> str:
@@ -72,6 +79,7 @@ def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
     quote_visible = getattr(post, "repost_quote_visible" if is_repost else "quote_visible", False)
     media = list(shown.media.all())  # prefetched by with_viewer_state
     signed_in = viewer is not None
+    is_author = viewer is not None and shown.author_id == viewer.pk
     return Card(
         post=post,
         shown=shown,
@@ -91,6 +99,8 @@ def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
             and shown.quote_of.author_id == viewer.pk  # type: ignore[union-attr]
         ),
         signed_in=signed_in,
+        is_author=is_author,
+        can_report=signed_in and not is_author,
         focus=focus,
     )
 

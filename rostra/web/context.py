@@ -25,4 +25,11 @@ def instance(request: HttpRequest) -> dict[str, Any]:
         if account is not None:
             ctx["unread_notifications"] = unread_count(account)
             ctx["pending_requests"] = FollowRequest.objects.filter(target=account).count()
+        from rostra.moderation.models import Case
+        from rostra.moderation.policies import is_admin, is_moderator
+
+        ctx["is_moderator"] = is_moderator(user)
+        ctx["is_admin"] = is_admin(user)
+        if ctx["is_moderator"]:
+            ctx["open_cases"] = Case.objects.filter(status=Case.Status.OPEN).count()
     return ctx

@@ -1,6 +1,6 @@
 """The web UI's URLs. Other surfaces and tests rely on these paths: keep them stable."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from rostra.web.views import auth, media, notifications, posts, profiles, pwa, timelines
 from rostra.web.views import settings as settings_views
@@ -42,6 +42,10 @@ urlpatterns = [
     path("settings/profile", settings_views.profile, name="settings_profile"),
     path("settings/account", settings_views.account_settings, name="settings_account"),
     path("settings/delete", settings_views.delete_account, name="settings_delete"),
+    # Trust and safety: the moderators' tools, members' reports/notices/appeals/juries, public pages
+    path("", include("rostra.web.urls_moderation_staff")),
+    path("", include("rostra.web.urls_moderation_member")),
+    path("", include("rostra.web.urls_moderation_public")),
     # Files and the installable app
     path("media/<str:file_name>", media.media, name="media"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),

@@ -27,8 +27,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Live(str):
+    """The server's base URL, carrying the environment to run `rostra` commands against it."""
+
+    env: dict[str, str]
+
+    def rostra(self, *args: str) -> str:
+        out = subprocess.run([str(Path(sys.executable).parent / "rostra"), *args], env=self.env, capture_output=True, text=True, check=True)
+        return out.stdout
+
+
 @pytest.fixture(scope="module")
-def live_rostra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_rostra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data = tmp_path_factory.mktemp("live-data")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTRA_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
@@ -46,7 +56,9 @@ def live_rostra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("rostra serve did not start:\n" + (data / "server.log").read_text()) from None
                 time.sleep(0.3)
-        yield base
+        live = Live(base)
+        live.env = env
+        yield live
     finally:
         proc.terminate()
         try:

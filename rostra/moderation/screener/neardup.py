@@ -77,6 +77,13 @@ class NearDuplicateIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        """Forget every post seen (a policy reload, or isolation between tests)."""
+        with self._lock:
+            self._order.clear()
+            self._entries.clear()
+            self._buckets = [{} for _ in range(self.bands)]
+
     def signature(self, normalised: str) -> np.ndarray | None:
         text = _SPACES.sub(" ", _MENTION.sub(" ", normalised)).strip()
         if len(text) < self.min_chars:

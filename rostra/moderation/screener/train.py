@@ -19,6 +19,9 @@
    written to ``MODEL_CARD.md`` next to the model.
 
     python -m rostra.moderation.screener.train --shared ../shared/data/moderation --out rostra/moderation/screener/models
+
+The command then trains stage 2 on the same data and split (``train_stage2.py``; ``--no-stage2``
+skips it).
 """
 
 from __future__ import annotations
@@ -518,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bits", type=int, default=DEFAULT_BITS)
     parser.add_argument("--l2", type=float, default=DEFAULT_L2)
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
+    parser.add_argument("--no-stage2", action="store_true", help="train stage 1 only (stage 2 then needs retraining)")
     args = parser.parse_args(argv)
+    command = "python -m rostra.moderation.screener.train " + " ".join(argv if argv is not None else sys.argv[1:])
     report = train(
         args.shared,
         args.out,
@@ -526,9 +531,20 @@ def main(argv: list[str] | None = None) -> int:
         bits=args.bits,
         l2=args.l2,
         max_iter=args.max_iter,
-        command="python -m rostra.moderation.screener.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        command=command,
     )
     print(report.summary())
+    if not args.no_stage2:
+        # Stage 2 is fitted with this stage-1 model, on the same data and split (train_stage2.py).
+        from .encoder import EncoderUnavailable
+        from .train_stage2 import train_stage2
+
+        try:
+            stage2 = train_stage2(args.shared, args.out, args.seed, command=command)
+        except EncoderUnavailable as exc:
+            print(f"stage 2 not trained: {exc}", file=sys.stderr)
+            return 1
+        print(stage2.summary())
     return 0
 
 

@@ -1,6 +1,7 @@
 """Uploaded files, served through the visibility door.
 
-Post images: only to those who may see the post (or, before it is attached, to its uploader).
+Post images: only to those who may see the post (or, before it is attached, to its uploader),
+and to moderators for posts they have been asked to review (a case is open or was opened).
 Avatars and headers of accounts that are not suspended: to everyone. Anything else, including
 every path trick, is a 404.
 """
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_GET
 
 from rostra.accounts import queries as account_queries
 from rostra.core.errors import NotFound
+from rostra.moderation import queries as moderation_queries
+from rostra.moderation.policies import is_moderator
 from rostra.posts.queries import media_for_viewer
 from rostra.web.http import viewer
 
@@ -43,7 +46,8 @@ def media(request: HttpRequest, file_name: str) -> FileResponse:
     if match is None:
         raise Http404
     try:
-        item = media_for_viewer(viewer(request), file_name)
+        review = moderation_queries.under_review if is_moderator(request.user) else None
+        item = media_for_viewer(viewer(request), file_name, under_review=review)
     except NotFound:
         pass
     else:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from rostra.accounts.models import Account
+from rostra.moderation.models import Notice
 from rostra.notifications import actions as notification_actions
 from rostra.notifications import queries as notification_queries
 from rostra.notifications.models import Kind, Notification
@@ -25,6 +26,9 @@ KIND_STYLE: dict[str, tuple[str, str]] = {
     Kind.LIKE: ("heart", "liked your post"),
     Kind.FOLLOW: ("user-plus", "followed you"),
     Kind.FOLLOW_REQUEST: ("lock", "asked to follow you"),
+    Kind.MODERATION: ("warning", ""),
+    Kind.APPEAL_DECIDED: ("check", ""),
+    Kind.JURY_SUMMONS: ("users", ""),
 }
 GROUPED: set[str] = {Kind.LIKE, Kind.REPOST, Kind.FOLLOW}  # many people doing one thing read as one line
 FILTERS = {"all": None, "mentions": [Kind.MENTION, Kind.REPLY, Kind.QUOTE]}
@@ -39,6 +43,7 @@ class Group:
     post: Post | None = None
     unread: bool = False
     created_at: object = None
+    notice: Notice | None = None  # for notifications from the moderators
 
     @property
     def others(self) -> int:
@@ -62,7 +67,7 @@ def group(items: list[Notification]) -> list[Group]:
             g = by_key[key]
         else:
             icon_name, verb = KIND_STYLE.get(n.kind, ("bell", n.kind))
-            g = Group(kind=n.kind, icon=icon_name, verb=verb, post=n.post, created_at=n.created_at)
+            g = Group(kind=n.kind, icon=icon_name, verb=verb, post=n.post, created_at=n.created_at, notice=n.notice)
             groups.append(g)
             if n.kind in GROUPED:
                 by_key[key] = g
