@@ -105,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _setup()
     from rostra.testing.demo import build_demo
 
-    build_demo(accounts=args.accounts, posts=args.posts, seed=args.seed, password=args.password, progress=True)
+    build_demo(accounts=args.accounts, posts=args.posts, seed=args.seed, password=args.password, progress=True, moderation=not args.no_moderation)
     return 0
 
 
@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--posts", type=int, default=3000)
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--password", default="demo-password-2021", help="password of every demo account")
+    p.add_argument("--no-moderation", action="store_true", help="leave out the demo moderator and the posts waiting in the review queue")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("check", help="check the configuration, database, queue and media store")

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from rostra.accounts.actions import RESERVED_USERNAMES
 from rostra.accounts.models import Account, Block, Follow, FollowRequest, Mute, User
 from rostra.core.clock import now
+from rostra.core.errors import NotFound
 from rostra.core.ids import id_at
 from rostra.core.text import parse, render
 from rostra.notifications.models import Kind, Notification
@@ -639,9 +640,53 @@ def _refresh_statistics() -> None:
             cursor.execute("PRAGMA optimize")
 
 
+DEMO_TROUBLE = (
+    "Everyone grab your guns, we march on the capitol tomorrow and hang the traitors",
+    "I will kill you tomorrow, I know where you live",
+)
+DEMO_SPAM = "Buy cheap followers now!!! click http://spam.example/deal limited offer, only today"
+
+
+def _demo_moderation(plan: Any, password: str, rng: random.Random) -> str:
+    """A moderator, and work in the queue made through the real write path: held threats, a
+    spam wave, a labelled post, and a report. Returns the moderator's username."""
+    from rostra.accounts.models import Role
+    from rostra.moderation import actions as moderation
+    from rostra.posts.actions import Draft, create_post
+
+    username = "demo_moderator"
+    n = 2
+    while User.objects.filter(username__iexact=username).exists():
+        username = f"demo_moderator{n}"
+        n += 1
+    user = User.objects.create(username=username, email=f"{username}@staff.{DEMO_EMAIL_DOMAIN}", password=make_password(password), role=Role.MODERATOR)
+    Account.objects.create(user=user, username=username, display_name="Demo moderator")
+    names = [p.username for p in plan.people if p.username not in {o[0] for o in ORGS}]
+    people = list(Account.objects.filter(username__in=rng.sample(names, min(len(names), 10)), domain=""))
+    if len(people) < 4:
+        return username
+    for author, text in zip(people, DEMO_TROUBLE, strict=False):
+        create_post(author, Draft(text=text))
+    for i, author in enumerate(people[2:8]):
+        create_post(author, Draft(text=f"{DEMO_SPAM} #{i}"))
+    ordinary = (
+        Post.objects.filter(author=people[-1], repost_of__isnull=True, moderation_state="published", visibility=Visibility.PUBLIC)
+        .order_by("-id")
+        .first()
+    )
+    if ordinary is not None:
+        for reporter in people[:-1]:
+            try:
+                moderation.report(reporter, post_id=ordinary.pk, category="harassment", comment="This keeps turning up in my mentions.")
+                break
+            except NotFound:  # a block between them: someone else reports it
+                continue
+    return username
+
+
 def build_demo(accounts: int = 300, posts: int = 3000, seed: int = 2021,
                password: str = "demo-password-2021",  # noqa: S107 - public by design, printed at the end
-               progress: bool = False) -> DemoResult | None:
+               progress: bool = False, moderation: bool = True) -> DemoResult | None:
     """Fill the instance with a demo community; None (and a message) if one is already here."""
     if accounts < 4 or posts < 0:
         print("rostra: a demo needs at least 4 accounts and a non-negative number of posts.", file=sys.stderr)
@@ -668,6 +713,7 @@ def build_demo(accounts: int = 300, posts: int = 3000, seed: int = 2021,
         with tqdm(total=total, unit="row", file=sys.stderr, disable=not progress, leave=False) as bar:
             counts = _write(steps, rows, bar)
     _refresh_statistics()
+    moderator = _demo_moderation(plan, password, random.Random(seed + 1)) if moderation else ""
 
     order = sorted(range(len(plan.people)), key=lambda i: (-len(plan.followers[i]), plan.people[i].username))
     people = [i for i in order if plan.people[i].username not in {o[0] for o in ORGS}]
@@ -682,6 +728,7 @@ def build_demo(accounts: int = 300, posts: int = 3000, seed: int = 2021,
         f"{result.posts:,} posts, {result.likes:,} likes, {result.notifications:,} notifications.\n"
         f"  Every demo account's password is: {password}\n"
         + "".join(f"  Try @{plan.people[i].username} ({len(plan.followers[i])} followers)\n" for i in picks)
+        + (f"  Moderate as @{moderator} (the review queue is at /moderation; a few posts are waiting there)\n" if moderator else "")
         + "  The password is shared and printed here: never run the demo on an instance open to the public."
     )
     return result
