@@ -173,19 +173,25 @@ def report(
 # ---- the queue -------------------------------------------------------------------------------
 
 
+def _open_case_for(user: User, case_id: int) -> Case:
+    """The open case, locked for this transaction; refused if another moderator holds a live claim."""
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None:
+        raise NotFound("No such case.")
+    if case.status != Case.Status.OPEN:
+        raise Conflict("This case is already closed.")
+    if case.claimed_by_id not in (None, user.pk) and case.claimed_until and case.claimed_until > now():
+        other = User.objects.filter(pk=case.claimed_by_id).values_list("username", flat=True).first()
+        raise Conflict(f"@{other} is working on this case until {case.claimed_until:%H:%M} UTC.")
+    return case
+
+
 def claim(user: User, case_id: int) -> Case:
     """Take a case for CLAIM_MINUTES so no other moderator works it at the same time."""
     _require_moderator(user)
     with transaction.atomic():
-        case = Case.objects.select_for_update().filter(pk=case_id).first()
-        if case is None:
-            raise NotFound("No such case.")
-        if case.status != Case.Status.OPEN:
-            raise Conflict("This case is already closed.")
+        case = _open_case_for(user, case_id)
         when = now()
-        if case.claimed_by_id not in (None, user.pk) and case.claimed_until and case.claimed_until > when:
-            other = User.objects.filter(pk=case.claimed_by_id).values_list("username", flat=True).first()
-            raise Conflict(f"@{other} is working on this case until {case.claimed_until:%H:%M} UTC.")
         case.claimed_by = user
         case.claimed_until = when + timedelta(minutes=CLAIM_MINUTES)
         case.save(update_fields=["claimed_by", "claimed_until"])
@@ -212,13 +218,7 @@ def decide_case(user: User, case_id: int, kind: str, *, reason: str = "", days: 
     (warn, hold_account, suspend, ban), or ``dismiss`` it. A case claimed by someone else is refused."""
     _require_moderator(user)
     with transaction.atomic():
-        case = Case.objects.select_for_update().filter(pk=case_id).first()
-        if case is None:
-            raise NotFound("No such case.")
-        if case.status != Case.Status.OPEN:
-            raise Conflict("This case is already closed.")
-        if case.claimed_by_id not in (None, user.pk) and case.claimed_until and case.claimed_until > now():
-            raise Conflict("Another moderator has claimed this case.")
+        case = _open_case_for(user, case_id)
         category = category or case.category
         if kind == ModAction.Kind.DISMISS:
             action = None
@@ -774,11 +774,7 @@ def deep_screen(post_id: int) -> Decision | None:
         post = Post.objects.select_for_update().get(pk=post_id)
         if ModAction.objects.filter(post_id=post_id, automated=False).exists() or post.moderation_state == ModerationState.REMOVED:
             return None
-        row = Decision.objects.create(
-            post_id=post_id, account_id=post.author_id, source=Decision.Source.DEEP, action=decision.action, category=decision.category,
-            rule=decision.rule, reason=decision.reason, scores=decision.scores, stage=decision.stage, model_version=decision.model_version,
-            policy_version=version, borderline=list(decision.borderline), created_at=now(),
-        )
+        row = gate.store(decision, post_id=post_id, account_id=post.author_id, source=Decision.Source.DEEP)
         if decision.action == first.action and decision.label == post.moderation_label:
             return row
         before = post.moderation_state

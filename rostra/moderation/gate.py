@@ -177,8 +177,14 @@ def record(decision: GateDecision, *, post_id: int | None, account_id: int, sour
     - label / limit: an automated action with a notice the author can appeal, and an audit entry;
     - refuse: the decision and an audit entry (no post exists).
     """
-    when = now()
-    row = Decision.objects.create(
+    row = store(decision, post_id=post_id, account_id=account_id, source=source)
+    consequences(decision, row, post_id=post_id, account_id=account_id, excerpt=excerpt)
+    return row
+
+
+def store(decision: GateDecision, *, post_id: int | None, account_id: int, source: str) -> Decision:
+    """Only the ``Decision`` row: what was decided, under which policy, with which scores and model."""
+    return Decision.objects.create(
         post_id=post_id,
         account_id=account_id,
         source=source,
@@ -191,10 +197,8 @@ def record(decision: GateDecision, *, post_id: int | None, account_id: int, sour
         model_version=decision.model_version,
         policy_version=decision.policy_version,
         borderline=list(decision.borderline),
-        created_at=when,
+        created_at=now(),
     )
-    consequences(decision, row, post_id=post_id, account_id=account_id, excerpt=excerpt)
-    return row
 
 
 def consequences(decision: GateDecision, row: Decision, *, post_id: int | None, account_id: int, excerpt: str = "") -> None:

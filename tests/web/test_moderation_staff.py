@@ -142,7 +142,7 @@ def test_a_second_moderator_sees_the_claim_and_cannot_act(world, client_for):
     assert Case.objects.get(pk=case.pk).claimed_by_id == w.mod.user.pk  # unchanged by mona's visit
     response = other.post(f"/moderation/cases/{case.pk}/decide", {"kind": "remove", "reason": "mine now"})
     assert response.status_code == 302 and response["Location"] == f"/moderation/cases/{case.pk}"
-    assert "Another moderator has claimed this case." in _flash(other.get(response["Location"]))
+    assert "@maya is working on this case until" in _flash(other.get(response["Location"]))
     response = other.post(f"/moderation/cases/{case.pk}/claim")
     assert "@maya is working on this case" in _flash(other.get(response["Location"]))
     post.refresh_from_db()
