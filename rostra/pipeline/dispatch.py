@@ -14,6 +14,7 @@ from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
 from rostra.timelines import actions as timelines
+from rostra.timelines import lists
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -51,11 +52,14 @@ def _follow_requested(p: dict[str, Any]) -> None:
 
 def _follow_removed(p: dict[str, Any]) -> None:
     timelines.remove_author_from_home(p["follower_id"], p["target_id"])
+    lists.remove_from_lists(p["follower_id"], p["target_id"])
 
 
 def _block_created(p: dict[str, Any]) -> None:
     timelines.remove_author_from_home(p["account_id"], p["target_id"])
     timelines.remove_author_from_home(p["target_id"], p["account_id"])
+    lists.remove_from_lists(p["account_id"], p["target_id"])
+    lists.remove_from_lists(p["target_id"], p["account_id"])
 
 
 def _like_created(p: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 from rostra.accounts.models import Account
+from rostra.core.models import OpaqueIdModel
 from rostra.posts.models import Post
 
 
@@ -18,3 +19,83 @@ class HomeEntry(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "post"], name="home_entry_unique")]
         indexes = [models.Index(fields=["owner", "-post"], name="home_owner_post_idx")]
+
+
+class RepliesPolicy(models.TextChoices):
+    FOLLOWED = "followed", "Replies to anyone you follow"
+    LIST = "list", "Replies to members of the list"
+    NONE = "none", "No replies"
+
+
+class List(OpaqueIdModel):
+    """A list of accounts its owner follows, with its own timeline (Mastodon's List)."""
+
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lists")
+    title = models.CharField(max_length=100)
+    replies_policy = models.CharField(max_length=16, choices=RepliesPolicy.choices, default=RepliesPolicy.LIST)
+    exclusive = models.BooleanField(default=False)  # members' posts leave the owner's home timeline
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "title"], name="list_owner_title_idx")]
+
+
+class ListMember(models.Model):
+    list = models.ForeignKey(List, on_delete=models.CASCADE, related_name="members")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="list_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["list", "account"], name="list_member_unique")]
+        indexes = [models.Index(fields=["account", "list"], name="list_member_account_idx")]
+
+
+class MarkerTimeline(models.TextChoices):
+    HOME = "home", "Home"
+    NOTIFICATIONS = "notifications", "Notifications"
+
+
+class Marker(models.Model):
+    """Where a person stopped reading a timeline, shared between their apps (Mastodon's Marker)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="markers")
+    timeline = models.CharField(max_length=16, choices=MarkerTimeline.choices)
+    last_read_id = models.BigIntegerField()
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "timeline"], name="marker_unique")]
+
+
+class FilterAction(models.TextChoices):
+    WARN = "warn", "Show with a warning"
+    HIDE = "hide", "Hide completely"
+
+
+FILTER_CONTEXTS = ("home", "notifications", "public", "thread", "account")
+
+
+class Filter(OpaqueIdModel):
+    """A person's filter (Mastodon's v2 Filter): keywords and posts, in some contexts, until expiry."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="filters")
+    title = models.CharField(max_length=100)
+    context = models.JSONField(default=list)  # a subset of FILTER_CONTEXTS
+    expires_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=8, choices=FilterAction.choices, default=FilterAction.WARN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class FilterKeyword(OpaqueIdModel):
+    filter = models.ForeignKey(Filter, on_delete=models.CASCADE, related_name="keywords")
+    keyword = models.CharField(max_length=100)
+    whole_word = models.BooleanField(default=True)
+
+
+class FilterStatus(OpaqueIdModel):
+    filter = models.ForeignKey(Filter, on_delete=models.CASCADE, related_name="statuses")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["filter", "post"], name="filter_status_unique")]

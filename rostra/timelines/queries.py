@@ -8,12 +8,15 @@ from rostra.accounts.models import Account
 from rostra.core.pagination import Page, PageRequest, paginate
 from rostra.posts.models import ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
-from rostra.timelines.models import HomeEntry
+from rostra.timelines.models import HomeEntry, ListMember
 
 
 def home(viewer: Account, req: PageRequest) -> Page[Post]:
     entries = HomeEntry.objects.filter(owner_id=viewer.pk, post_id=OuterRef("pk"))
     qs = without_muted(visible_posts(viewer), viewer).filter(Exists(entries))
+    # Members of the viewer's exclusive lists are read in those lists instead (Mastodon 4.2+).
+    exclusive = ListMember.objects.filter(list__owner_id=viewer.pk, list__exclusive=True).values("account_id")
+    qs = qs.exclude(author_id__in=exclusive)
     return paginate(with_viewer_state(qs, viewer), req)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from rostra.web.views import auth, media, notifications, posts, profiles, pwa, timelines
+from rostra.web.views import auth, filters, lists, media, notifications, posts, profiles, pwa, timelines
 from rostra.web.views import settings as settings_views
 
 USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
@@ -38,10 +38,18 @@ urlpatterns = [
     path("follow-requests", profiles.follow_requests, name="follow_requests"),
     path("follow-requests/<str:account_id>/accept", profiles.accept_request, name="accept_request"),
     path("follow-requests/<str:account_id>/reject", profiles.reject_request, name="reject_request"),
+    path("lists", lists.index, name="lists"),
+    path("lists/<str:list_id>", lists.detail, name="list"),
+    path("lists/<str:list_id>/edit", lists.edit, name="list_edit"),
+    path("lists/<str:list_id>/delete", lists.delete, name="list_delete"),
+    path("lists/<str:list_id>/members", lists.members, name="list_members"),
     # Settings
     path("settings/profile", settings_views.profile, name="settings_profile"),
     path("settings/account", settings_views.account_settings, name="settings_account"),
     path("settings/delete", settings_views.delete_account, name="settings_delete"),
+    path("settings/filters", filters.index, name="settings_filters"),
+    path("settings/filters/<str:filter_id>", filters.edit, name="settings_filter"),
+    path("settings/filters/<str:filter_id>/delete", filters.delete, name="settings_filter_delete"),
     # Trust and safety: the moderators' tools, members' reports/notices/appeals/juries, public pages
     path("", include("rostra.web.urls_moderation_staff")),
     path("", include("rostra.web.urls_moderation_member")),
