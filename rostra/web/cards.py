@@ -46,6 +46,7 @@ class Card:
     can_report: bool = False
     focus: bool = False  # the main post of a thread page
     depth: int = 0  # how deep a reply sits under the main post on a thread page
+    filtered: list[str] = field(default_factory=list)  # titles of the viewer's "warn" filters that matched
 
     @property
     def id(self) -> int:

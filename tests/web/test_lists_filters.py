@@ -110,3 +110,23 @@ def test_someone_elses_filter_is_not_found(client_for, world):
     assert c.post(f"/settings/filters/{f.pk}/delete").status_code == 404
     assert Filter.objects.filter(pk=f.pk, title="Mine").exists()
     assert b"Mine" not in c.get("/settings/filters").content
+
+
+def test_filters_hide_and_warn_on_the_web_timelines(world, client_for, run_tasks):
+    spoiler = make_post(world.alice, "The finale: the butler did it")
+    ordinary = make_post(world.alice, "Tea is ready")
+    fried = make_post(world.alice, "Deep fried mars bars for tea")
+    run_tasks()
+    filters.create_filter(world.bob, filters.FilterDraft(title="Spoilers", context=["home", "public"], action="hide",
+                                                         keywords=[filters.KeywordDraft(keyword="finale")]))
+    filters.create_filter(world.bob, filters.FilterDraft(title="Food", context=["home"], action="warn",
+                                                         keywords=[filters.KeywordDraft(keyword="fried")]))
+    bob = client_for(world.bob)
+    home = bob.get("/home").content.decode()
+    assert "the butler did it" not in home and "Tea is ready" in home
+    assert "Filtered: Food" in home and "Deep fried mars bars" in home  # collapsed, still there
+    local = bob.get("/local").content.decode()
+    assert "the butler did it" not in local and "Filtered: Food" not in local  # "Food" is for home only
+    # other people's timelines are untouched
+    assert "the butler did it" in client_for(world.dave).get("/home").content.decode()
+    assert spoiler.pk and ordinary.pk and fried.pk

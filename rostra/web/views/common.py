@@ -11,6 +11,7 @@ from django.shortcuts import render
 from rostra.accounts.models import Account
 from rostra.core.pagination import Page, PageRequest
 from rostra.posts.models import Post
+from rostra.timelines.filters import apply_filters
 from rostra.web.cards import cards
 from rostra.web.http import is_htmx
 
@@ -36,10 +37,21 @@ def render_timeline(
     context: dict[str, Any] | None = None,
     *,
     empty: str = "Nothing here yet.",
+    filter_context: str | None = None,
 ) -> HttpResponse:
-    """A full page, or for htmx's "load more" just the next cards and the next link."""
+    """A full page, or for htmx's "load more" just the next cards and the next link.
+
+    With ``filter_context`` (home, public, …) the viewer's filters apply: posts a "hide" filter
+    matches are left out, and those a "warn" filter matches are shown collapsed under its title."""
+    items = list(page.items)
+    warnings: dict[int, Any] = {}
+    if viewer is not None and filter_context is not None:
+        items, warnings = apply_filters(viewer, items, filter_context)
+    shown = cards(items, viewer)
+    for card in shown:
+        card.filtered = [r.filter.title for r in warnings.get(card.post.pk, [])]
     ctx = {
-        "cards": cards(page.items, viewer),
+        "cards": shown,
         "more_url": more_url(request, page.next_max_id),
         "empty": empty,
         **(context or {}),

@@ -41,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_timeline(
         request, "rostra/home.html", page, account, {"nav": "home", "compose_form": compose, "media_slots": range(MAX_MEDIA)},
         empty="Your home timeline is quiet. Follow people to see their posts here — try the local timeline.",
+        filter_context="home",
     )
 
 
@@ -49,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def local(request: HttpRequest) -> HttpResponse:
     account = viewer(request)
     page = timelines.local_public(account, page_request(request))
-    return render_timeline(request, "rostra/local.html", page, account, {"nav": "local"}, empty="No public posts yet.")
+    return render_timeline(request, "rostra/local.html", page, account, {"nav": "local"}, empty="No public posts yet.", filter_context="public")
 
 
 @require_GET
@@ -58,7 +59,9 @@ def tag(request: HttpRequest, tag: str) -> HttpResponse:
     account = viewer(request)
     name = tag.lstrip("#")[:100]
     page = timelines.hashtag(account, name, page_request(request))
-    return render_timeline(request, "rostra/tag.html", page, account, {"tag": name, "nav": "search"}, empty=f"No public posts with #{name} yet.")
+    return render_timeline(
+        request, "rostra/tag.html", page, account, {"tag": name, "nav": "search"}, empty=f"No public posts with #{name} yet.", filter_context="public"
+    )
 
 
 @require_GET
