@@ -6,8 +6,10 @@ Suspended accounts answer like accounts that do not exist (``NotFound``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 
 from rostra.accounts.models import Account, Block, Follow, FollowRequest, Role, User
 from rostra.accounts.policies import active_mutes
@@ -105,6 +107,11 @@ def follow_requesters(account: Account, limit: int = 80) -> list[Account]:
     return [r.requester for r in rows.order_by("id")[:limit]]
 
 
+def follow_request_count(account: Account) -> int:
+    """How many follow requests wait for ``account`` (from unsuspended people)."""
+    return FollowRequest.objects.filter(target=account, requester__suspended_at__isnull=True).count()
+
+
 def public_profile_image(file_name: str) -> str:
     """Avatar and header files of unsuspended accounts are public. Returns the file name or NotFound."""
     if not file_name:
@@ -138,9 +145,21 @@ def staff() -> list[Account]:
 class InstanceStats:
     people: int
     posts: int
+    active_month: int = 0  # people who posted in the last 30 days
+    active_halfyear: int = 0  # ... in the last 180 days
 
 
 def instance_stats() -> InstanceStats:
     local = Account.objects.filter(domain="", suspended_at__isnull=True, user__isnull=False)
-    totals = local.aggregate(n_posts=Sum("posts_count"))
-    return InstanceStats(people=local.count(), posts=int(totals["n_posts"] or 0))
+    now = timezone.now()
+    totals = local.aggregate(
+        n_posts=Sum("posts_count"),
+        n_month=Count("pk", filter=Q(last_status_at__gte=now - timedelta(days=30))),
+        n_halfyear=Count("pk", filter=Q(last_status_at__gte=now - timedelta(days=180))),
+    )
+    return InstanceStats(
+        people=local.count(),
+        posts=int(totals["n_posts"] or 0),
+        active_month=int(totals["n_month"] or 0),
+        active_halfyear=int(totals["n_halfyear"] or 0),
+    )

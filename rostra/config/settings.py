@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rostra.notifications",
     "rostra.search",
     "rostra.pipeline",
+    "rostra.api",
     "rostra.web",
 ]
 

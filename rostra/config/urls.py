@@ -1,5 +1,6 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("rostra.api.urls")),
     path("", include("rostra.web.urls")),
 ]

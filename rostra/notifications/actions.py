@@ -8,13 +8,13 @@ from rostra.accounts.models import Account, Block
 from rostra.accounts.policies import active_mutes
 from rostra.core.clock import now
 from rostra.notifications.models import Kind, Notification
-from rostra.posts.models import VISIBLE_STATES, Mention, Post
+from rostra.posts.models import VISIBLE_STATES, Mention, PollVote, Post
 from rostra.posts.queries import visible_posts
 
 
 def notify(recipient_id: int, kind: str, actor_id: int, post_id: int | None = None) -> Notification | None:
     """Tell a local person something, unless they would not want to hear it. Idempotent."""
-    if recipient_id == actor_id:
+    if recipient_id == actor_id and kind != Kind.POLL:  # an ended poll is news to its author too
         return None
     recipient = Account.objects.filter(pk=recipient_id, user__isnull=False).first()
     if recipient is None:
@@ -50,6 +50,16 @@ def on_post_created(post_id: int) -> None:
     for account_id in Mention.objects.filter(post=post).values_list("account_id", flat=True):
         if account_id not in told:
             notify(account_id, Kind.MENTION, post.author_id, post.pk)
+
+
+def on_poll_ended(post_id: int) -> None:
+    """An ended poll: its author and everyone who voted hear of it (once each, by the dedupe key)."""
+    post = Post.objects.filter(pk=post_id).first()
+    if post is None:
+        return
+    voters = PollVote.objects.filter(poll__post_id=post_id).values_list("account_id", flat=True).distinct()
+    for account_id in [post.author_id, *sorted(set(voters) - {post.author_id})]:
+        notify(account_id, Kind.POLL, post.author_id, post.pk)
 
 
 def mark_all_read(account: Account) -> int:

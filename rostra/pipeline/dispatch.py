@@ -79,6 +79,8 @@ HANDLERS: dict[str, list[Handler]] = {
     "follow.removed": [_follow_removed],
     "block.created": [_block_created],
     "like.created": [_like_created],
+    "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
+    "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"])],
     "account.updated": [],
     "account.deleted": [],
     # Trust and safety

@@ -33,6 +33,14 @@ def optimize_search_index_task() -> None:
     optimize_index()
 
 
+@db_periodic_task(crontab(minute="*"))
+def close_polls_task() -> None:
+    # Polls whose time is up close; each is announced once ("poll.ended" notifies voters and author).
+    from rostra.posts.polls import close_expired_polls
+
+    close_expired_polls()
+
+
 @db_periodic_task(crontab(minute="*/5"))
 def moderation_timers_task() -> None:
     # Suspensions and holds whose period is over end; juries past their deadline close.

@@ -26,7 +26,20 @@ from rostra.core.text import parse, render
 from rostra.moderation.gate import record as record_decision
 from rostra.moderation.gate import screen_post
 from rostra.posts import policies
-from rostra.posts.models import Bookmark, Hashtag, Like, Media, Mention, ModerationState, Post, PostEdit, QuoteState, Visibility
+from rostra.posts.models import (
+    Bookmark,
+    Hashtag,
+    Like,
+    Media,
+    Mention,
+    ModerationState,
+    Poll,
+    Post,
+    PostEdit,
+    QuoteState,
+    Visibility,
+)
+from rostra.posts.polls import PollDraft, check_poll, vote, write_poll
 from rostra.posts.queries import visible_posts
 
 MAX_MEDIA = 4
@@ -126,6 +139,7 @@ class Draft:
     media_ids: Sequence[int] = ()
     language: str = ""
     idempotency_key: str | None = None
+    poll: PollDraft | None = None
 
 
 def create_post(author: Account, draft: Draft) -> Post:
@@ -143,6 +157,7 @@ def create_post(author: Account, draft: Draft) -> Post:
         raise ValidationError("Choose who can see this post: public, unlisted, followers only or mentioned people only.", field="visibility")
     text, spoiler = _check_text(draft.text, draft.spoiler_text, bool(draft.media_ids))
     media = _check_media(author, draft.media_ids)
+    poll_options = check_poll(draft.poll, has_media=bool(media)) if draft.poll is not None else None
     parent = None
     if draft.in_reply_to_id is not None:
         parent = visible_posts(author).filter(pk=draft.in_reply_to_id, repost_of__isnull=True).select_related("author").first()
@@ -195,6 +210,8 @@ def create_post(author: Account, draft: Draft) -> Post:
         Mention.objects.bulk_create([Mention(post=post, account=m) for m in mentions if m.pk != author.pk])
         for position, m in enumerate(media):
             Media.objects.filter(pk=m.pk).update(post=post, position=position)
+        if draft.poll is not None and poll_options is not None:
+            write_poll(post, draft.poll, poll_options, created)
         Account.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1, last_status_at=created)
         if parent is not None:
             Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
@@ -223,11 +240,14 @@ def edit_post(
     media_ids: Sequence[int] | None = None,
     media_descriptions: dict[int, str] | None = None,
 ) -> Post:
+    """Change a post's text, warning and images. Its poll (if any) stays exactly as it is."""
     post = _own_post(editor, post_id)
     if post.is_repost:
         raise ValidationError("A repost cannot be edited.")
     current_media = list(post.media.all())
     new_media = current_media if media_ids is None else _check_media(editor, media_ids, post)
+    if new_media and new_media != current_media and Poll.objects.filter(post=post).exists():
+        raise ValidationError("A post can have images or a poll, not both.", field="media")
     text, spoiler = _check_text(text, spoiler_text, bool(new_media))
     descriptions = media_descriptions or {}
     if any(len(d) > MAX_ALT_TEXT for d in descriptions.values()):
@@ -479,6 +499,6 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
 
 
 __all__ = [
-    "Draft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
-    "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media",
+    "Draft", "PollDraft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
+    "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media", "vote",
 ]

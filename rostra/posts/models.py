@@ -1,4 +1,4 @@
-"""Posts and what hangs off them: edits, media, likes, bookmarks, hashtags, mentions."""
+"""Posts and what hangs off them: edits, media, likes, bookmarks, hashtags, mentions, polls."""
 
 from __future__ import annotations
 
@@ -188,3 +188,40 @@ class Bookmark(OpaqueIdModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "post"], name="bookmark_unique")]
+
+
+class Poll(OpaqueIdModel):
+    """A post's poll (Mastodon's Poll entity). Counters move with F expressions in ``posts.polls``."""
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="poll")
+    multiple = models.BooleanField(default=False)  # several options may be chosen
+    hide_totals = models.BooleanField(default=False)  # counts shown only once the poll has ended
+    expires_at = models.DateTimeField()
+    votes_count = models.PositiveIntegerField(default=0)  # one per chosen option
+    voters_count = models.PositiveIntegerField(default=0)  # one per account that voted
+    closed_at = models.DateTimeField(null=True, blank=True)  # when the end was noticed and announced
+
+    class Meta:
+        indexes = [models.Index(fields=["closed_at", "expires_at"], name="poll_open_idx")]
+
+
+class PollOption(OpaqueIdModel):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveSmallIntegerField()  # the choice index voters send
+    title = models.CharField(max_length=50)
+    votes_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["poll", "position"], name="poll_option_unique")]
+
+
+class PollVote(OpaqueIdModel):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="poll_votes")
+    choice = models.PositiveSmallIntegerField()  # PollOption.position
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "account", "choice"], name="poll_vote_unique")]
+        indexes = [models.Index(fields=["account", "poll"], name="poll_vote_account_idx")]

@@ -17,15 +17,19 @@ Invisible posts answer exactly like posts that never existed (``NotFound``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes
+from rostra.core import clock
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
-from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Post, Visibility
+from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Poll, PollVote, Post, Visibility
 
 
 def _door(viewer: Account | None, prefix: str = "") -> Q:
@@ -85,11 +89,20 @@ def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Po
     qs = qs.select_related(
         "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author",
         "repost_of__in_reply_to_account", "repost_of__quote_of", "repost_of__quote_of__author",
-    ).prefetch_related(media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")))
+        "poll", "repost_of__poll",
+    ).prefetch_related(
+        media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")),
+        "poll__options", "repost_of__poll__options",
+    )
     target = OuterRef("repost_of_id")
     own = OuterRef("pk")
     # Which quoted posts may be shown is asked of the door once per page, after the fetch.
-    qs = qs.after_fetch(lambda posts: mark_quote_visibility(viewer, posts))  # type: ignore[attr-defined]
+    # So are the viewer's votes on the page's polls (no query when the page has no poll).
+    def per_page(posts: list[Post]) -> None:
+        mark_quote_visibility(viewer, posts)
+        mark_poll_votes(viewer, posts)
+
+    qs = qs.after_fetch(per_page)  # type: ignore[attr-defined]
     if viewer is None:
         return qs
     # A repost's buttons act on the reposted post, so ask about that one when there is one.
@@ -203,3 +216,99 @@ def media_for_viewer(viewer: Account | None, file_name: str, *, under_review: Ca
     if not visible_posts(viewer).filter(pk=media.post_id).exists():
         raise NotFound("No such file.")
     return media
+
+
+# --- Polls: what a viewer sees of a post's poll (Mastodon's Poll entity, minus the wire format)
+
+
+@dataclass(frozen=True)
+class PollOptionView:
+    title: str
+    votes_count: int | None  # None while the totals are hidden
+    percent: int | None  # share of the votes, rounded; None while hidden
+
+
+@dataclass(frozen=True)
+class PollView:
+    id: int
+    post_id: int
+    expires_at: datetime
+    expired: bool
+    multiple: bool
+    hide_totals: bool
+    votes_count: int
+    voters_count: int
+    options: list[PollOptionView]
+    voted: bool  # the viewer voted, or wrote the poll (as Mastodon answers); False for anonymous viewers
+    own_votes: list[int]  # the option indices the viewer chose
+    totals_shown: bool
+    can_vote: bool  # what the web offers: signed in, not voted, not the author, not ended
+
+
+def poll_of(post: Post) -> Poll | None:
+    """The post's poll, read from what ``with_viewer_state`` fetched (or one query otherwise)."""
+    try:
+        return post.poll
+    except ObjectDoesNotExist:
+        return None
+
+
+def mark_poll_votes(viewer: Account | None, posts: list[Post]) -> None:
+    """Set ``viewer_choices`` on each poll of the page (and of reposted posts): one query at most."""
+    polls: list[Poll] = []
+    for p in posts:
+        for shown in (p, p.repost_of if p.repost_of_id else None):
+            poll = poll_of(shown) if shown is not None else None
+            if poll is not None:
+                polls.append(poll)
+    if not polls:
+        return
+    chosen: dict[int, list[int]] = {}
+    if viewer is not None:
+        for poll_id, choice in PollVote.objects.filter(account_id=viewer.pk, poll_id__in=[x.pk for x in polls]).values_list("poll_id", "choice"):
+            chosen.setdefault(poll_id, []).append(choice)
+    for poll in polls:
+        poll.viewer_choices = sorted(chosen.get(poll.pk, []))  # type: ignore[attr-defined]
+
+
+def poll_view(poll: Poll, viewer: Account | None, *, author_id: int) -> PollView:
+    """The poll as ``viewer`` sees it. Totals hidden by ``hide_totals`` show once it has ended
+    (as in Mastodon) and always to its author. Uses ``viewer_choices`` when marked."""
+    choices = getattr(poll, "viewer_choices", None)
+    if choices is None:
+        choices = sorted(PollVote.objects.filter(poll=poll, account_id=viewer.pk).values_list("choice", flat=True)) if viewer else []
+    expired = poll.expires_at <= clock.now()
+    shown = expired or not poll.hide_totals or (viewer is not None and viewer.pk == author_id)
+    options = [
+        PollOptionView(
+            title=o.title,
+            votes_count=o.votes_count if shown else None,
+            percent=(round(100 * o.votes_count / poll.votes_count) if poll.votes_count else 0) if shown else None,
+        )
+        for o in poll.options.all()
+    ]
+    is_author = viewer is not None and viewer.pk == author_id
+    voted = bool(choices) or is_author  # Mastodon counts a poll's author as having voted
+    return PollView(
+        id=poll.pk, post_id=poll.post_id, expires_at=poll.expires_at, expired=expired, multiple=poll.multiple,
+        hide_totals=poll.hide_totals, votes_count=poll.votes_count, voters_count=poll.voters_count, options=options,
+        voted=voted, own_votes=list(choices), totals_shown=shown, can_vote=viewer is not None and not voted and not expired,
+    )
+
+
+def poll_for_post(viewer: Account | None, post: Post) -> PollView | None:
+    """The poll of a post the viewer already has through the door (a card), or None."""
+    poll = poll_of(post)
+    return poll_view(poll, viewer, author_id=post.author_id) if poll is not None else None
+
+
+def get_poll(viewer: Account | None, poll_id: Any) -> PollView:
+    """A poll by its id, if the viewer may see its post; otherwise NotFound, as for a missing id."""
+    pid = parse_id(poll_id)
+    poll = (
+        Poll.objects.filter(pk=pid, post__in=visible_posts(viewer)).select_related("post").prefetch_related("options").first()
+        if pid is not None else None
+    )
+    if poll is None:
+        raise NotFound("No such poll.")
+    return poll_view(poll, viewer, author_id=poll.post.author_id)

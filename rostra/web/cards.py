@@ -13,6 +13,7 @@ from typing import Any
 from rostra.accounts.models import Account
 from rostra.posts import policies
 from rostra.posts.models import Media, Post, QuoteState
+from rostra.posts.queries import PollView, poll_for_post
 
 
 def post_url(post: Post) -> str:
@@ -47,6 +48,7 @@ class Card:
     focus: bool = False  # the main post of a thread page
     depth: int = 0  # how deep a reply sits under the main post on a thread page
     filtered: list[str] = field(default_factory=list)  # titles of the viewer's "warn" filters that matched
+    poll: PollView | None = None  # the shown post's poll as the viewer sees it
 
     @property
     def id(self) -> int:
@@ -103,6 +105,7 @@ def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
         is_author=is_author,
         can_report=signed_in and not is_author,
         focus=focus,
+        poll=poll_for_post(viewer, shown),
     )
 
 

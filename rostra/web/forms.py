@@ -15,12 +15,17 @@ from rostra.accounts.actions import MAX_FIELDS
 from rostra.core.ids import parse_id
 from rostra.posts.actions import MAX_MEDIA
 from rostra.posts.models import Visibility
+from rostra.posts.polls import MAX_OPTIONS, PollDraft
 
 VISIBILITY_CHOICES = [
     (Visibility.PUBLIC, "Public"),
     (Visibility.UNLISTED, "Unlisted"),
     (Visibility.PRIVATE, "Followers only"),
     (Visibility.DIRECT, "Mentioned only"),
+]
+POLL_DURATIONS = [
+    (300, "5 minutes"), (1800, "30 minutes"), (3600, "1 hour"), (21600, "6 hours"),
+    (86400, "1 day"), (259200, "3 days"), (604800, "7 days"),
 ]
 VISIBILITY_HELP = (
     "Public: anyone, on public timelines. Unlisted: anyone, but kept off public timelines. "
@@ -60,6 +65,28 @@ class ComposeForm(forms.Form):
     in_reply_to = OptionalIdField(required=False, widget=forms.HiddenInput)
     quote_of = OptionalIdField(required=False, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    poll_expires_in = forms.TypedChoiceField(label="Poll length", choices=POLL_DURATIONS, coerce=int, required=False, empty_value=None, initial=86400)
+    poll_multiple = forms.BooleanField(label="Allow several choices", required=False)
+    poll_hide_totals = forms.BooleanField(label="Hide the results until the poll ends", required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for i in range(MAX_OPTIONS):  # the domain checks the options; the form only caps the input
+            self.fields[f"poll_option_{i}"] = forms.CharField(label=f"Option {i + 1}", required=False, max_length=200)
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[f"poll_option_{i}"] for i in range(MAX_OPTIONS)]
+
+    def poll_draft(self) -> PollDraft | None:
+        """A poll when any option was filled in (empty slots dropped); None for a post without one."""
+        data = self.cleaned_data
+        options = [data.get(f"poll_option_{i}") or "" for i in range(MAX_OPTIONS)]
+        if not any(o.strip() for o in options):
+            return None
+        return PollDraft(
+            options=[o for o in options if o.strip()], expires_in=int(data.get("poll_expires_in") or 86400),
+            multiple=bool(data.get("poll_multiple")), hide_totals=bool(data.get("poll_hide_totals")),
+        )
 
 
 @dataclass

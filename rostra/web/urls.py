@@ -25,6 +25,7 @@ urlpatterns = [
     # Writing
     path("compose", posts.compose, name="compose"),
     path("posts/<str:post_id>/like", posts.like, name="like"),
+    path("posts/<str:post_id>/vote", posts.vote, name="vote"),
     path("posts/<str:post_id>/unlike", posts.unlike, name="unlike"),
     path("posts/<str:post_id>/repost", posts.repost, name="repost"),
     path("posts/<str:post_id>/unrepost", posts.unrepost, name="unrepost"),

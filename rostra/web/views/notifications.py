@@ -26,6 +26,7 @@ KIND_STYLE: dict[str, tuple[str, str]] = {
     Kind.LIKE: ("heart", "liked your post"),
     Kind.FOLLOW: ("user-plus", "followed you"),
     Kind.FOLLOW_REQUEST: ("lock", "asked to follow you"),
+    Kind.POLL: ("check", "ran a poll that has ended"),
     Kind.MODERATION: ("warning", ""),
     Kind.APPEAL_DECIDED: ("check", ""),
     Kind.JURY_SUMMONS: ("users", ""),

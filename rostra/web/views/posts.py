@@ -19,7 +19,7 @@ from rostra.core.ids import parse_id
 from rostra.posts import actions as posts
 from rostra.posts import policies
 from rostra.posts.models import Post, Visibility
-from rostra.posts.queries import edit_history, get_post, thread
+from rostra.posts.queries import edit_history, get_post, poll_for_post, thread
 from rostra.web.cards import Card, card, post_url
 from rostra.web.forms import MAX_MEDIA, ComposeForm, EditForm, Upload, collect_uploads
 from rostra.web.http import account_required, apply_errors, back, domain_errors, is_htmx, me, safe_next, toast, viewer
@@ -134,14 +134,20 @@ def _publish(account: Account, form: ComposeForm, uploads: list[Upload]) -> Post
             quote_of_id=data["quote_of"],
             media_ids=media_ids,
             idempotency_key=data["idempotency_key"] or None,
+            poll=form.poll_draft(),
         ))
     except Exception:
         posts.discard_media(account, media_ids)  # nothing half-written: no orphan images
         raise
 
 
-def _compose_context(account: Account, form: ComposeForm, media_errors: list[str], compact: bool) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"compose_form": form, "media_errors": media_errors, "compact": compact, "media_slots": range(MAX_MEDIA)}
+def _compose_context(
+    account: Account, form: ComposeForm, media_errors: list[str], compact: bool, poll_errors: list[str] | None = None
+) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "compose_form": form, "media_errors": media_errors, "compact": compact, "media_slots": range(MAX_MEDIA),
+        "poll_errors": poll_errors or [],
+    }
     data = form.data if form.is_bound else form.initial
     for key, name in (("in_reply_to", "reply_to"), ("quote_of", "quoting")):
         pid = parse_id(str(data.get(key) or ""))
@@ -175,6 +181,7 @@ def compose(request: HttpRequest) -> HttpResponse:
     form = ComposeForm(request.POST)
     uploads = collect_uploads(request)
     media_errors: list[str] = []
+    poll_errors: list[str] = []
     if form.is_valid():
         # Act
         try:
@@ -183,7 +190,8 @@ def compose(request: HttpRequest) -> HttpResponse:
             # Image errors go next to the image inputs; the rest next to their fields.
             media_keys = ("media", "file", "description")
             media_errors = [m for f in media_keys for m in exc.errors.get(f, [])]
-            rest = {k: v for k, v in exc.errors.items() if k not in media_keys}
+            poll_errors = exc.errors.get("poll", [])
+            rest = {k: v for k, v in exc.errors.items() if k not in (*media_keys, "poll")}
             if rest:
                 apply_errors(form, ValidationError(exc.message, errors=rest))
         else:
@@ -196,7 +204,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your post is published." if post.moderation_state == "published" else "Your post was saved and is waiting for review.")
             return HttpResponseRedirect(safe_next(request, post_url(post)))
     template = "rostra/partials/compose_box.html" if is_htmx(request) else "rostra/compose.html"
-    ctx = {**_compose_context(account, form, media_errors, compact), "nav": "compose", "next": safe_next(request, ""), "enhance": is_htmx(request)}
+    ctx = {**_compose_context(account, form, media_errors, compact, poll_errors), "nav": "compose", "next": safe_next(request, ""), "enhance": is_htmx(request)}
     return render(request, template, ctx, status=400)
 
 
@@ -301,4 +309,36 @@ def detach_quote(request: HttpRequest, post_id: str) -> HttpResponse:
         c = card(get_post(account, pid), account)
         return toast(render(request, "rostra/partials/post_card.html", {"c": c}), "Your post is no longer shown in this quote.")
     messages.success(request, "Your post is no longer shown in this quote.")
+    return back(request)
+
+
+@require_POST
+@domain_errors
+@account_required
+def vote(request: HttpRequest, post_id: str) -> HttpResponse:
+    """Vote on a post's poll; redraw the poll (htmx) or go back to the page (no JavaScript)."""
+    # Parse
+    account = me(request)
+    choices = [int(c) for c in request.POST.getlist("choice") if c.isdigit() and len(c) < 3]
+    # Authorise: the door (get_post), then the poll on that post
+    post = get_post(account, post_id)
+    shown = post.repost_of if post.repost_of_id and post.repost_of else post
+    poll = poll_for_post(account, shown)
+    if poll is None:
+        raise NotFound("No such poll.")
+    # Act
+    try:
+        posts.vote(account, poll.id, choices)
+    except ValidationError as exc:
+        if is_htmx(request):
+            response = HttpResponse(status=422)
+            response["HX-Reswap"] = "none"
+            return toast(response, exc.message)
+        messages.warning(request, exc.message)
+        return back(request)
+    # Render
+    if is_htmx(request):
+        c = card(get_post(account, shown.pk), account)
+        return toast(render(request, "rostra/partials/poll.html", {"c": c}), "Vote counted.")
+    messages.success(request, "Your vote is counted.")
     return back(request)

@@ -1,0 +1,1 @@
+"""The API's endpoints, one module per area; each parses, authorises, calls one action or query, renders."""

@@ -1,0 +1,263 @@
+"""OAuth 2 actions: register an app, issue codes and tokens, look tokens up, revoke them.
+
+Every write to the OAuth tables happens here. Errors are ``OAuthError`` with the RFC 6749 error
+code; the views turn them into ``{"error", "error_description"}`` answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils import timezone
+
+from rostra.accounts.models import User
+from rostra.api import scopes as scope_rules
+from rostra.api.models import AccessToken, Application, AuthorizationCode
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+CODE_LIFETIME = timedelta(minutes=10)
+# Writing last_used_at on every request would turn every read into a write; once a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- Applications ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registered:
+    application: Application
+    client_secret: str  # shown once
+
+
+def _valid_redirect_uri(uri: str) -> bool:
+    if uri == OOB:
+        return True
+    parts = urlsplit(uri)
+    # Native apps register custom schemes (com.example.app://callback); web apps http(s) URLs.
+    return bool(parts.scheme) and not parts.fragment and (parts.scheme not in ("http", "https") or bool(parts.netloc))
+
+
+def register_app(name: str, redirect_uris: str, scopes: str | None, website: str = "") -> Registered:
+    name = (name or "").strip()
+    if not name:
+        raise OAuthError("invalid_client_metadata", "client_name can't be blank", status=422)
+    if len(name) > 200:
+        raise OAuthError("invalid_client_metadata", "client_name is too long (maximum is 200 characters)", status=422)
+    uris = [u for u in (redirect_uris or "").split() if u]
+    if not uris:
+        raise OAuthError("invalid_redirect_uri", "redirect_uris can't be blank", status=422)
+    if not all(_valid_redirect_uri(u) for u in uris) or len(uris) > 20:
+        raise OAuthError("invalid_redirect_uri", "redirect_uris must be absolute URIs", status=422)
+    try:
+        granted = scope_rules.parse(scopes)
+    except scope_rules.ScopeError as exc:
+        raise OAuthError("invalid_scope", str(exc), status=422) from None
+    website = (website or "").strip()
+    if website and urlsplit(website).scheme not in ("http", "https"):
+        raise OAuthError("invalid_client_metadata", "website must be an http(s) URL", status=422)
+    secret = secrets.token_urlsafe(32)
+    app = Application.objects.create(
+        name=name,
+        website=website[:2000],
+        redirect_uris="\n".join(uris),
+        scopes=scope_rules.to_string(granted),
+        client_id=secrets.token_urlsafe(32),
+        client_secret_hash=digest(secret),
+    )
+    return Registered(app, secret)
+
+
+def authenticate_client(client_id: str | None, client_secret: str | None) -> Application:
+    """The app whose id and secret these are; ``invalid_client`` (401) otherwise."""
+    app = Application.objects.filter(client_id=client_id or "").first() if client_id else None
+    if app is None or not client_secret or not _same(app.client_secret_hash, digest(client_secret)):
+        raise OAuthError(
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+            status=401,
+        )
+    return app
+
+
+def get_app(client_id: str | None) -> Application:
+    app = Application.objects.filter(client_id=client_id or "").first() if client_id else None
+    if app is None:
+        raise OAuthError("invalid_client", "Client authentication failed due to unknown client.", status=401)
+    return app
+
+
+def check_scopes(app: Application, requested: str | None) -> frozenset[str]:
+    """The scopes asked for (default ``read``), which the app must have registered (parents imply children)."""
+    try:
+        wanted = scope_rules.parse(requested, default="read")
+    except scope_rules.ScopeError as exc:
+        raise OAuthError("invalid_scope", f"The requested scope is invalid, unknown, or malformed. {exc}") from None
+    if not scope_rules.all_covered(app.scopes.split(), wanted):
+        raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
+    return wanted
+
+
+def check_redirect_uri(app: Application, redirect_uri: str | None) -> str:
+    registered = app.redirect_uri_list
+    if not redirect_uri:
+        if len(registered) == 1:
+            return registered[0]
+        raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
+    if redirect_uri not in registered:
+        raise OAuthError("invalid_redirect_uri", "The redirect uri included is not valid.")
+    return redirect_uri
+
+
+# --- Codes and tokens ------------------------------------------------------------------------
+
+
+def issue_code(
+    app: Application,
+    user: User,
+    *,
+    redirect_uri: str,
+    scopes: frozenset[str],
+    code_challenge: str = "",
+    code_challenge_method: str = "",
+) -> str:
+    if code_challenge:
+        code_challenge_method = code_challenge_method or "plain"
+        if code_challenge_method not in ("S256", "plain"):
+            raise OAuthError("invalid_request", "code_challenge_method must be S256 or plain.")
+        if not 43 <= len(code_challenge) <= 128:
+            raise OAuthError("invalid_request", "code_challenge must be 43 to 128 characters.")
+    code = secrets.token_urlsafe(32)
+    AuthorizationCode.objects.create(
+        code_hash=digest(code),
+        application=app,
+        user=user,
+        redirect_uri=redirect_uri,
+        scopes=scope_rules.to_string(scopes),
+        code_challenge=code_challenge if code_challenge else "",
+        code_challenge_method=code_challenge_method if code_challenge else "",
+        expires_at=timezone.now() + CODE_LIFETIME,
+    )
+    return code
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: AccessToken
+    access_token: str  # the clear value, shown once
+
+
+def _issue(app: Application, user: User | None, scopes: frozenset[str], code: AuthorizationCode | None = None) -> Issued:
+    value = secrets.token_urlsafe(32)
+    row = AccessToken.objects.create(
+        token_hash=digest(value), application=app, user=user, scopes=scope_rules.to_string(scopes), code=code
+    )
+    return Issued(row, value)
+
+
+def _pkce_ok(code: AuthorizationCode, verifier: str | None) -> bool:
+    if not code.code_challenge:
+        return True
+    if not verifier:
+        return False
+    if code.code_challenge_method == "S256":
+        computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        return _same(computed, code.code_challenge)
+    return _same(verifier, code.code_challenge)
+
+
+def exchange_code(app: Application, code: str | None, redirect_uri: str | None, code_verifier: str | None) -> Issued:
+    invalid = OAuthError(
+        "invalid_grant",
+        "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+    )
+    if not code:
+        raise OAuthError("invalid_request", "Missing required parameter: code.")
+    with transaction.atomic():
+        row = (
+            AuthorizationCode.objects.select_for_update()
+            .filter(code_hash=digest(code), application=app)
+            .select_related("user")
+            .first()
+        )
+        if row is None:
+            raise invalid
+        if row.used_at is not None:
+            # A code presented twice may have been stolen: revoke what the first use produced
+            # (RFC 6749 §4.1.2). The revocation must commit, so the error is raised after the block.
+            AccessToken.objects.filter(code=row, revoked_at__isnull=True).update(revoked_at=timezone.now())
+            issued = None
+        else:
+            if row.expires_at <= timezone.now() or (redirect_uri or "") != row.redirect_uri or not _pkce_ok(row, code_verifier):
+                raise invalid
+            if not row.user.is_active:
+                raise invalid
+            row.used_at = timezone.now()
+            row.save(update_fields=["used_at"])
+            issued = _issue(app, row.user, frozenset(row.scopes.split()), code=row)
+    if issued is None:
+        raise invalid
+    return issued
+
+
+def password_grant(app: Application, user: User | None, requested: str | None) -> Issued:
+    """``user`` is the result of Django's ``authenticate`` (None when the credentials were wrong)."""
+    wanted = check_scopes(app, requested)
+    if user is None:
+        raise OAuthError(
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+        )
+    return _issue(app, user, wanted)
+
+
+def client_credentials(app: Application, requested: str | None) -> Issued:
+    return _issue(app, None, check_scopes(app, requested))
+
+
+def revoke(app: Application, token: str | None) -> None:
+    """Revoke the app's own token; an unknown token is not an error (RFC 7009 §2.2)."""
+    if token:
+        AccessToken.objects.filter(token_hash=digest(token), application=app, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
+def find_token(value: str) -> AccessToken | None:
+    """The live token with this value (with its app and user), noting when it was last used."""
+    if not value:
+        return None
+    row = (
+        AccessToken.objects.filter(token_hash=digest(value), revoked_at__isnull=True)
+        .select_related("application", "user", "user__account")
+        .first()
+    )
+    if row is None or (row.user is not None and not row.user.is_active):
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row
