@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +11,7 @@ from django.test import Client
 
 from rostra.accounts.models import Account
 from rostra.testing.world import PASSWORD
+from tests.live import LiveServer, serve
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 
@@ -65,52 +59,7 @@ def bearer(token: str) -> Client:
 # --- A live server for real third-party clients ------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer(str):
-    """The base URL of a real `rostra serve`, with the environment to run `rostra` commands against it."""
-
-    env: dict[str, str]
-
-    def rostra(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run(
-            [str(Path(sys.executable).parent / "rostra"), *args], env=self.env, input=stdin, capture_output=True, text=True, check=True
-        )
-        return out.stdout
-
-
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("live-api")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTRA_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(ROSTRA_DATA_DIR=str(data), ROSTRA_DOMAIN=f"127.0.0.1:{port}", ROSTRA_WEB_WORKERS="1", ROSTRA_TASK_WORKERS="1")
-    log = open(data / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rostra"), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/api/v1/instance", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("rostra serve did not start:\n" + (data / "server.log").read_text()) from None
-                time.sleep(0.3)
-        live = LiveServer(base)
-        live.env = env
+    with serve(tmp_path_factory.mktemp("live-api"), ready_path="/api/v1/instance") as live:
         yield live
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
