@@ -9,7 +9,26 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from rostra.api.endpoints import accounts, apps, instance
+from rostra.api.endpoints import (
+    accounts,
+    admin,
+    apps,
+    conversations,
+    filters,
+    instance,
+    lists,
+    markers,
+    media,
+    notifications,
+    preferences,
+    reports,
+    scheduled,
+    search,
+    statuses,
+    suggestions,
+    timelines,
+    trends,
+)
 from rostra.api.http import INVALID_TOKEN, ApiError, error_response
 from rostra.api.version import MASTODON_VERSION
 from rostra.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RateLimited, ValidationError
@@ -22,9 +41,27 @@ api = NinjaAPI(
     docs_url=None,  # the interactive docs page loads scripts from a CDN; the JSON document is enough
     urls_namespace="api",
 )
-api.add_router("", instance.router)
-api.add_router("", apps.router)
-api.add_router("", accounts.router)
+for _module in (
+    instance,
+    apps,
+    accounts,
+    statuses,
+    media,
+    timelines,
+    lists,
+    markers,
+    notifications,
+    conversations,
+    search,
+    trends,
+    filters,
+    reports,
+    admin,
+    preferences,
+    suggestions,
+    scheduled,
+):
+    api.add_router("", _module.router)
 
 
 @api.exception_handler(ApiError)

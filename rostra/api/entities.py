@@ -6,6 +6,8 @@ rounds (an account's ``created_at``, ``last_status_at``) are rounded the same wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -13,7 +15,15 @@ from django.conf import settings
 from django.templatetags.static import static
 
 from rostra.accounts.models import Account, Role, User
+from rostra.accounts.queries import Relationship
 from rostra.api.models import AccessToken, Application
+from rostra.moderation.models import Notice
+from rostra.notifications.models import Notification
+from rostra.posts import queries as post_queries
+from rostra.posts.models import Hashtag, Media, Post, QuoteState
+from rostra.posts.queries import PollView
+from rostra.timelines.filters import FilterResult
+from rostra.timelines.models import Filter, FilterKeyword, FilterStatus
 
 DEFAULT_AVATAR = "rostra/api/missing-avatar.png"
 DEFAULT_HEADER = "rostra/api/missing-header.png"
@@ -144,3 +154,295 @@ def application(app: Application, *, client_secret: str | None = None) -> dict[s
 
 def token(row: AccessToken, value: str) -> dict[str, Any]:
     return {"access_token": value, "token_type": "Bearer", "scope": row.scopes, "created_at": int(row.created_at.timestamp())}
+
+
+# --- Statuses ---------------------------------------------------------------------------------
+
+
+def status_url(post: Post) -> str:
+    return absolute(f"/@{post.author.username}/{post.pk}")
+
+
+def media_attachment(m: Media) -> dict[str, Any]:
+    url = absolute(f"/media/{m.file}")
+    preview = absolute(f"/media/{m.thumbnail}") if m.thumbnail else url
+    small = {"width": m.width, "height": m.height, "size": f"{m.width}x{m.height}", "aspect": (m.width / m.height) if m.height else 1.0}
+    return {
+        "id": str(m.pk),
+        "type": "image",
+        "url": url,
+        "preview_url": preview,
+        "remote_url": None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": {"original": small, "small": small, "focus": {"x": m.focus_x, "y": m.focus_y}},
+        "description": m.description or None,
+        "blurhash": None,
+    }
+
+
+def poll(view: PollView) -> dict[str, Any]:
+    """Mastodon's Poll. While totals are hidden, option counts are null (as Mastodon answers);
+    ``voters_count`` is null for single-choice polls (Mastodon: only multiple-choice polls count voters)."""
+    return {
+        "id": str(view.id),
+        "expires_at": timestamp(view.expires_at),
+        "expired": view.expired,
+        "multiple": view.multiple,
+        "votes_count": view.votes_count,
+        "voters_count": view.voters_count if view.multiple else None,
+        "voted": view.voted,
+        "own_votes": view.own_votes,
+        "options": [{"title": o.title, "votes_count": o.votes_count} for o in view.options],
+        "emojis": [],
+    }
+
+
+def tag(h: Hashtag, *, following: bool | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": str(h.pk), "name": h.display_name or h.name, "url": absolute(f"/tags/{h.name}"), "history": []}
+    if following is not None:
+        out["following"] = following
+    return out
+
+
+def mention(a: Account) -> dict[str, Any]:
+    return {"id": str(a.pk), "username": a.username, "url": absolute(f"/@{a.acct}"), "acct": a.acct}
+
+
+def filter_entity(f: Filter) -> dict[str, Any]:
+    """Mastodon's v2 Filter, with its keywords and statuses (prefetched or one query each)."""
+    return {
+        "id": str(f.pk),
+        "title": f.title,
+        "context": list(f.context or []),
+        "expires_at": timestamp(f.expires_at),
+        "filter_action": f.action,
+        "keywords": [filter_keyword(k) for k in f.keywords.all()],
+        "statuses": [filter_status(s) for s in f.statuses.all()],
+    }
+
+
+def filter_keyword(k: FilterKeyword) -> dict[str, Any]:
+    return {"id": str(k.pk), "keyword": k.keyword, "whole_word": k.whole_word}
+
+
+def filter_status(s: FilterStatus) -> dict[str, Any]:
+    return {"id": str(s.pk), "status_id": str(s.post_id)}
+
+
+def filter_result(r: FilterResult) -> dict[str, Any]:
+    return {
+        "filter": filter_entity(r.filter),
+        "keyword_matches": r.keyword_matches or None,
+        "status_matches": [str(i) for i in r.status_matches] or None,
+    }
+
+
+@dataclass
+class StatusPage:
+    """What a page of statuses needs beyond the posts (each asked once per page, not per post).
+
+    ``pinned``: ids of the viewer's own pinned posts; ``muted_threads``: thread ids the viewer
+    muted; ``filtered``: warn-filter results by post id (``apply_filters``)."""
+
+    viewer: Account | None
+    tags: dict[int, list[Hashtag]] = field(default_factory=dict)
+    mentions: dict[int, list[Account]] = field(default_factory=dict)
+    pinned: set[int] = field(default_factory=set)
+    muted_threads: set[int] = field(default_factory=set)
+    filtered: dict[int, list[FilterResult]] = field(default_factory=dict)
+
+
+def status_page(posts: Sequence[Post], viewer: Account | None, *, filtered: dict[int, list[FilterResult]] | None = None) -> StatusPage:
+    """Load what ``status`` needs for all of ``posts`` (and what they repost or quote) at once."""
+    ids: set[int] = set()
+    for p in posts:
+        ids.add(p.pk)
+        if p.repost_of_id:
+            ids.add(p.repost_of_id)
+            inner = p.repost_of
+            if inner is not None and inner.quote_of_id:
+                ids.add(inner.quote_of_id)
+        if p.quote_of_id:
+            ids.add(p.quote_of_id)
+    tags, mentions = post_queries.tags_and_mentions(ids)
+    page = StatusPage(viewer=viewer, tags=tags, mentions=mentions, filtered=filtered or {})
+    if viewer is not None:
+        page.pinned = post_queries.pinned_ids(viewer, ids)
+        page.muted_threads = post_queries.muted_thread_ids(viewer, {p.thread_id or p.pk for p in posts} | {p.repost_of.thread_id or p.repost_of_id for p in posts if p.repost_of_id and p.repost_of is not None})
+    return page
+
+
+def statuses(posts: Sequence[Post], viewer: Account | None, *, filtered: dict[int, list[FilterResult]] | None = None) -> list[dict[str, Any]]:
+    page = status_page(posts, viewer, filtered=filtered)
+    return [status(p, page) for p in posts]
+
+
+def one_status(post: Post, viewer: Account | None) -> dict[str, Any]:
+    return statuses([post], viewer)[0]
+
+
+def _viewer_flag(post: Post, name: str, page: StatusPage) -> bool | None:
+    if page.viewer is None:
+        return None
+    return bool(getattr(post, name, False))
+
+
+def _quote(post: Post, page: StatusPage) -> dict[str, Any] | None:
+    """Mastodon 4.5's Quote: ``state`` and the quoted status when the viewer may see it."""
+    if post.quote_of_id is None:
+        return None
+    if post.quote_state == QuoteState.DETACHED:
+        return {"state": "revoked", "quoted_status": None}
+    if not post_queries.quote_is_visible(page.viewer, post) or post.quote_of is None:
+        return {"state": "unauthorized", "quoted_status": None}
+    quoted = post.quote_of
+    return {"state": "accepted", "quoted_status": status(quoted, page, nested=True)}
+
+
+def status(post: Post, page: StatusPage, *, nested: bool = False) -> dict[str, Any]:
+    """Mastodon's Status. A repost is a status whose ``reblog`` is the reposted one; the viewer's
+    flags (favourited, reblogged, bookmarked) are those of the reposted post, as the door marked."""
+    reblog = None
+    if post.repost_of_id and post.repost_of is not None:
+        inner = post.repost_of
+        for flag in ("viewer_liked", "viewer_bookmarked", "viewer_reposted"):
+            if hasattr(post, flag):
+                setattr(inner, flag, getattr(post, flag))
+        if hasattr(post, "repost_quote_visible"):
+            inner.quote_visible = post.repost_quote_visible  # type: ignore[attr-defined]
+        reblog = status(inner, page, nested=True)
+    spoiler = post.spoiler_text
+    if post.moderation_label and not spoiler:
+        spoiler = post.moderation_label  # the moderators' content warning, as clients show a CW
+    view = post_queries.poll_for_post(page.viewer, post) if not post.repost_of_id else None
+    results = page.filtered.get(post.pk, [])
+    out: dict[str, Any] = {
+        "id": str(post.pk),
+        "uri": status_url(post),
+        "url": status_url(post),
+        "created_at": timestamp(post.created_at),
+        "account": account(post.author),
+        "content": "" if post.repost_of_id else post.content_html,
+        "visibility": post.visibility,
+        "sensitive": bool(post.sensitive or post.moderation_label),
+        "spoiler_text": spoiler,
+        "media_attachments": [media_attachment(m) for m in post.media.all()] if not post.repost_of_id else [],
+        "application": None,
+        "mentions": [mention(a) for a in page.mentions.get(post.pk, [])],
+        "tags": [tag(h) for h in page.tags.get(post.pk, [])],
+        "emojis": [],
+        "reblogs_count": post.reposts_count,
+        "favourites_count": post.likes_count,
+        "replies_count": post.replies_count,
+        "quotes_count": post.quotes_count,
+        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,
+        "in_reply_to_account_id": str(post.in_reply_to_account_id) if post.in_reply_to_account_id else None,
+        "reblog": reblog,
+        "quote": None if post.repost_of_id else _quote(post, page),
+        "poll": poll(view) if view is not None else None,
+        "card": None,
+        "language": post.language or None,
+        "text": None,
+        "edited_at": timestamp(post.edited_at),
+        "filtered": [filter_result(r) for r in results],
+    }
+    if page.viewer is not None:
+        out["favourited"] = _viewer_flag(post, "viewer_liked", page)
+        out["reblogged"] = _viewer_flag(post, "viewer_reposted", page)
+        out["bookmarked"] = _viewer_flag(post, "viewer_bookmarked", page)
+        out["muted"] = (post.thread_id or post.pk) in page.muted_threads
+        if post.author_id == page.viewer.pk and not post.repost_of_id:
+            out["pinned"] = post.pk in page.pinned
+    if nested:
+        out.pop("filtered")
+    return out
+
+
+def relationship(target: Account, r: Relationship, *, requested_by: bool = False, muting_notifications: bool | None = None) -> dict[str, Any]:
+    return {
+        "id": str(target.pk),
+        "following": r.following,
+        "showing_reblogs": r.following,
+        "notifying": False,
+        "languages": None,
+        "followed_by": r.followed_by,
+        "blocking": r.blocking,
+        "blocked_by": r.blocked_by,
+        "muting": r.muting,
+        "muting_notifications": r.muting if muting_notifications is None else muting_notifications,
+        "requested": r.requested,
+        "requested_by": requested_by,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+# --- Notifications ----------------------------------------------------------------------------
+
+# Rostra's kinds as Mastodon's types. A reply is a ``mention`` (Mastodon has no reply type); a
+# quote is Mastodon 4.5's ``quote``; the moderators' notices are ``moderation_warning``.
+NOTIFICATION_TYPES = {
+    "mention": "mention",
+    "reply": "mention",
+    "reblog": "reblog",
+    "quote": "quote",
+    "favourite": "favourite",
+    "follow": "follow",
+    "follow_request": "follow_request",
+    "poll": "poll",
+    "moderation_warning": "moderation_warning",
+    "appeal_decided": "moderation_warning",
+    "jury_summons": "moderation_warning",
+}
+
+# Mastodon's AccountWarning actions for Rostra's moderation actions.
+WARNING_ACTIONS = {
+    "remove": "delete_statuses",
+    "label": "mark_statuses_as_sensitive",
+    "limit": "silence",
+    "hold": "none",
+    "hold_account": "silence",
+    "suspend": "suspend",
+    "ban": "suspend",
+    "warn": "none",
+}
+
+
+def account_warning(notice: Notice) -> dict[str, Any]:
+    """Mastodon's AccountWarning, from a moderation notice (the rule and the evidence are in ``text``)."""
+    action = notice.action
+    return {
+        "id": str(notice.pk),
+        "action": WARNING_ACTIONS.get(action.kind, "none"),
+        "text": f"{notice.subject}\n\n{notice.body}",
+        "status_ids": [str(action.post_id)] if action.post_id else [],
+        "target_account": account(notice.account),
+        "appeal": None,
+        "created_at": timestamp(notice.created_at),
+    }
+
+
+def notification(n: Notification, status_of: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Mastodon's Notification; ``status_of`` maps post ids to Status entities built for the page."""
+    out: dict[str, Any] = {
+        "id": str(n.pk),
+        "type": NOTIFICATION_TYPES.get(n.kind, n.kind),
+        "created_at": timestamp(n.created_at),
+        "group_key": f"ungrouped-{n.pk}",
+        "account": account(n.actor),
+    }
+    if n.post_id is not None and n.post_id in status_of:
+        out["status"] = status_of[n.post_id]
+    if n.notice_id is not None and n.notice is not None:
+        out["moderation_warning"] = account_warning(n.notice)
+    return out
+
+
+def notifications(rows: Sequence[Notification], viewer: Account) -> list[dict[str, Any]]:
+    """A page of notifications, their statuses built in one batch."""
+    ids = [n.post_id for n in rows if n.post_id is not None]
+    posts = list(post_queries.with_viewer_state(post_queries.visible_posts(viewer).filter(pk__in=ids), viewer)) if ids else []
+    built = dict(zip((p.pk for p in posts), statuses(posts, viewer), strict=True))
+    return [notification(n, built) for n in rows]

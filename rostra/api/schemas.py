@@ -141,3 +141,159 @@ class InstanceV2(Schema):
     api_versions: dict[str, int]
     contact: dict[str, Any]
     rules: list[Rule]
+
+
+class MediaAttachment(Schema):
+    id: str
+    type: str
+    url: str
+    preview_url: str | None
+    remote_url: str | None
+    preview_remote_url: str | None
+    text_url: str | None
+    meta: dict[str, Any] | None
+    description: str | None
+    blurhash: str | None
+
+
+class PollOption(Schema):
+    title: str
+    votes_count: int | None
+
+
+class Poll(Schema):
+    id: str
+    expires_at: str | None
+    expired: bool
+    multiple: bool
+    votes_count: int
+    voters_count: int | None
+    voted: bool | None = None
+    own_votes: list[int] | None = None
+    options: list[PollOption]
+    emojis: list[Any]
+
+
+class Tag(Schema):
+    id: str | None = None
+    name: str
+    url: str
+    history: list[Any]
+    following: bool | None = None
+
+
+class Mention(Schema):
+    id: str
+    username: str
+    url: str
+    acct: str
+
+
+class FilterKeyword(Schema):
+    id: str
+    keyword: str
+    whole_word: bool
+
+
+class FilterStatus(Schema):
+    id: str
+    status_id: str
+
+
+class Filter(Schema):
+    id: str
+    title: str
+    context: list[str]
+    expires_at: str | None
+    filter_action: str
+    keywords: list[FilterKeyword]
+    statuses: list[FilterStatus]
+
+
+class FilterResult(Schema):
+    filter: Filter
+    keyword_matches: list[str] | None
+    status_matches: list[str] | None
+
+
+class Quote(Schema):
+    state: str
+    quoted_status: Status | None
+
+
+class Status(Schema):
+    id: str
+    uri: str
+    url: str | None
+    created_at: str
+    account: Account
+    content: str
+    visibility: str
+    sensitive: bool
+    spoiler_text: str
+    media_attachments: list[MediaAttachment]
+    application: dict[str, Any] | None
+    mentions: list[Mention]
+    tags: list[Tag]
+    emojis: list[Any]
+    reblogs_count: int
+    favourites_count: int
+    replies_count: int
+    quotes_count: int
+    in_reply_to_id: str | None
+    in_reply_to_account_id: str | None
+    reblog: Status | None
+    quote: Quote | None
+    poll: Poll | None
+    card: dict[str, Any] | None
+    language: str | None
+    text: str | None
+    edited_at: str | None
+    favourited: bool | None = None
+    reblogged: bool | None = None
+    muted: bool | None = None
+    bookmarked: bool | None = None
+    pinned: bool | None = None
+    filtered: list[FilterResult] | None = None
+
+
+Quote.model_rebuild()
+Status.model_rebuild()
+
+
+class Relationship(Schema):
+    id: str
+    following: bool
+    showing_reblogs: bool
+    notifying: bool
+    languages: list[str] | None
+    followed_by: bool
+    blocking: bool
+    blocked_by: bool
+    muting: bool
+    muting_notifications: bool
+    requested: bool
+    requested_by: bool
+    domain_blocking: bool
+    endorsed: bool
+    note: str
+
+
+class AccountWarning(Schema):
+    id: str
+    action: str
+    text: str
+    status_ids: list[str] | None
+    target_account: Account
+    appeal: dict[str, Any] | None
+    created_at: str
+
+
+class Notification(Schema):
+    id: str
+    type: str
+    created_at: str
+    group_key: str
+    account: Account
+    status: Status | None = None
+    moderation_warning: AccountWarning | None = None

@@ -225,3 +225,25 @@ class PollVote(OpaqueIdModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["poll", "account", "choice"], name="poll_vote_unique")]
         indexes = [models.Index(fields=["account", "poll"], name="poll_vote_account_idx")]
+
+
+class Pin(OpaqueIdModel):
+    """A post its author pinned to their profile (Mastodon: at most 5)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="pins")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="pins")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "post"], name="pin_unique")]
+
+
+class ThreadMute(OpaqueIdModel):
+    """A conversation someone muted: no more notifications from that thread (Mastodon's mute)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="thread_mutes")
+    thread_id = models.BigIntegerField()  # the id of the thread's root post
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "thread_id"], name="thread_mute_unique")]

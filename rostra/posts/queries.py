@@ -29,7 +29,7 @@ from rostra.accounts.policies import active_mutes
 from rostra.core import clock
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
-from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Poll, PollVote, Post, Visibility
+from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Pin, Poll, PollVote, Post, ThreadMute, Visibility
 
 
 def _door(viewer: Account | None, prefix: str = "") -> Q:
@@ -312,3 +312,33 @@ def get_poll(viewer: Account | None, poll_id: Any) -> PollView:
     if poll is None:
         raise NotFound("No such poll.")
     return poll_view(poll, viewer, author_id=poll.post.author_id)
+
+
+# --- What an API page of posts needs besides the cards: tags and mentions, in two queries
+
+
+def tags_and_mentions(post_ids: Any) -> tuple[dict[int, list[Any]], dict[int, list[Account]]]:
+    """``({post_id: [Hashtag]}, {post_id: [Account]})`` for the posts: two queries however many."""
+    ids = list(post_ids)
+    tags: dict[int, list[Any]] = {}
+    mentions: dict[int, list[Account]] = {}
+    if not ids:
+        return tags, mentions
+    through = Post.hashtags.through
+    for row in through.objects.filter(post_id__in=ids).select_related("hashtag").order_by("id"):
+        tags.setdefault(row.post_id, []).append(row.hashtag)
+    for m in Mention.objects.filter(post_id__in=ids).select_related("account").order_by("id"):
+        mentions.setdefault(m.post_id, []).append(m.account)
+    return tags, mentions
+
+
+def pinned_ids(viewer: Account, post_ids: Any) -> set[int]:
+    """Which of ``post_ids`` the viewer pinned (one query)."""
+    ids = list(post_ids)
+    return set(Pin.objects.filter(account_id=viewer.pk, post_id__in=ids).values_list("post_id", flat=True)) if ids else set()
+
+
+def muted_thread_ids(viewer: Account, thread_ids: Any) -> set[int]:
+    """Which of ``thread_ids`` the viewer muted (one query)."""
+    ids = [t for t in thread_ids if t is not None]
+    return set(ThreadMute.objects.filter(account_id=viewer.pk, thread_id__in=ids).values_list("thread_id", flat=True)) if ids else set()
