@@ -14,7 +14,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/rostra
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps demo clean
+.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps clients demo clean
 
 install: $(STAMP) $(HTMX)
 
@@ -44,6 +44,23 @@ demo: install
 	$(BIN)/rostra migrate
 	$(BIN)/rostra demo
 
+# Real third-party clients for tests/clients/: toot's integration suite comes from its sdist on PyPI (the version
+# pyproject.toml pins; unpacked under .venv, never committed) and masto.js from npm (package.json).
+TOOT_VERSION = $(shell sed -n 's/.*"toot==\([^"]*\)".*/\1/p' pyproject.toml)
+TOOT_SRC := $(VENV)/clients/toot-$(TOOT_VERSION)
+
+clients: install $(TOOT_SRC)/tests/integration/conftest.py node_modules/masto/package.json
+
+$(TOOT_SRC)/tests/integration/conftest.py: pyproject.toml | $(STAMP)
+	mkdir -p $(VENV)/clients
+	$(BIN)/pip download --quiet --no-binary :all: --no-deps --dest $(VENV)/clients toot==$(TOOT_VERSION)
+	tar -xzf $(VENV)/clients/toot-$(TOOT_VERSION).tar.gz -C $(VENV)/clients
+	touch $@
+
+node_modules/masto/package.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Real-browser tests drive Debian's Chromium through Playwright (no browser download).
 browser-deps:
 	@if ! command -v chromium >/dev/null; then \
@@ -59,10 +76,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy rostra
 
-test-sqlite: install browser-deps
+test-sqlite: install browser-deps clients
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: install clients
 	@if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 1)' 2>/dev/null; then \
 	  redis=""; \
 	  if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 6379), 1)' 2>/dev/null; then redis="$(REDIS_TEST_URL)"; fi; \

@@ -98,3 +98,15 @@ def _restore_pillow_pixel_limit() -> Iterator[None]:
     limit = Image.MAX_IMAGE_PIXELS
     yield
     Image.MAX_IMAGE_PIXELS = limit
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    # One test's requests never count against the next: Redis counters (when the suite runs
+    # with ROSTRA_TEST_REDIS_URL) and remembered Redis outages are forgotten; database counters
+    # roll back with each test's transaction.
+    from rostra.core.ratelimit import reset_all
+
+    reset_all(database=False)
+    yield
+    reset_all(database=False)

@@ -342,3 +342,38 @@ def set_role(user: User, role: str) -> None:
         raise ValidationError(f"Role must be one of {', '.join(Role.values)}.", field="role")
     user.role = role
     user.save(update_fields=["role"])
+
+
+# --- What the client API does besides (Mastodon's update_credentials, follow options, suggestions)
+
+
+def update_credentials(
+    account: Account, change: ProfileUpdate, *, default_visibility: str | None = None, default_sensitive: bool | None = None
+) -> Account:
+    """The profile and the posting preferences together, or nothing: bad input in either part
+    writes neither (a stored image is removed again)."""
+    if default_visibility is not None and default_visibility not in {"public", "unlisted", "private", "direct"}:
+        raise ValidationError("Choose public, unlisted, private or direct.", field="default_visibility")
+    with transaction.atomic():
+        account = update_profile(account, change)
+        if (default_visibility is not None or default_sensitive is not None) and account.user is not None:
+            update_preferences(account.user, default_visibility=default_visibility, default_sensitive=default_sensitive)
+    return account
+
+
+def set_follow_options(follower: Account, target: Account, *, show_reposts: bool | None = None, notify: bool | None = None) -> None:
+    """Remember whether ``follower`` wants ``target``'s reposts and a notice of each new post."""
+    changes: dict[str, bool] = {}
+    if show_reposts is not None:
+        changes["show_reposts"] = show_reposts
+    if notify is not None:
+        changes["notify"] = notify
+    if changes:
+        Follow.objects.filter(follower=follower, target=target).update(**changes)
+
+
+def dismiss_suggestion(account: Account, target: Account) -> None:
+    """Never suggest ``target`` to ``account`` again."""
+    from rostra.accounts.models import SuggestionDismissal
+
+    SuggestionDismissal.objects.get_or_create(account=account, target=target)

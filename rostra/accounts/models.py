@@ -142,3 +142,28 @@ class Mute(OpaqueIdModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "target"], name="mute_unique")]
+
+
+class SuggestionDismissal(OpaqueIdModel):
+    """``account`` asked not to be suggested ``target`` again (Mastodon's DELETE /suggestions/:id)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="dismissed_suggestions")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "target"], name="suggestion_dismissal_unique")]
+
+
+class AnnouncementRead(OpaqueIdModel):
+    """``account`` dismissed an announcement (Mastodon's ``POST /api/v1/announcements/:id/dismiss``).
+
+    Rostra's announcements are the instance's moderation-policy changes, so ``announcement`` is a
+    policy version number (``rostra.moderation.models.PolicyVersion.version``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="read_announcements")
+    announcement = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "announcement"], name="announcement_read_unique")]

@@ -6,9 +6,10 @@ Suspended accounts answer like accounts that do not exist (``NotFound``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from rostra.accounts.models import Account, Block, Follow, FollowRequest, Role, User
@@ -163,3 +164,229 @@ def instance_stats() -> InstanceStats:
         active_month=int(totals["n_month"] or 0),
         active_halfyear=int(totals["n_halfyear"] or 0),
     )
+
+
+# --- What the client API asks about accounts (Mastodon's accounts, relationships, suggestions)
+
+
+def lookup(acct: str, local_domain: str) -> Account:
+    """A local account by ``name``, ``@name`` or ``name@<this instance>``; NotFound otherwise
+    (there is no federation yet, so no remote account can be found)."""
+    name, _at, domain = (acct or "").strip().lstrip("@").partition("@")
+    if domain and domain.lower() not in (local_domain.lower(), local_domain.lower().split(":", 1)[0]):
+        raise NotFound("No such account.")
+    return get_local_account(name)
+
+
+def accounts_by_ids(ids: list[int]) -> list[Account]:
+    """The unsuspended accounts among ``ids``, in the order asked, each once."""
+    found = {a.pk: a for a in Account.objects.filter(pk__in=ids, suspended_at__isnull=True)}
+    seen: set[int] = set()
+    out: list[Account] = []
+    for i in ids:
+        if i in found and i not in seen:
+            seen.add(i)
+            out.append(found[i])
+    return out
+
+
+@dataclass(frozen=True)
+class RelationshipDetail:
+    """A relationship with what the API shows besides: the follow's options and the mute's."""
+
+    account: Account
+    relationship: Relationship
+    requested_by: bool = False  # the target asked to follow the viewer
+    muting_notifications: bool = False
+    showing_reblogs: bool = False
+    notifying: bool = False
+
+
+def relationships(viewer: Account, targets: list[Account]) -> list[RelationshipDetail]:
+    """How ``viewer`` stands towards each of ``targets`` (a fixed number of queries)."""
+    ids = [t.pk for t in targets]
+    if not ids:
+        return []
+    v = viewer.pk
+    follows = {f.target_id: f for f in Follow.objects.filter(follower_id=v, target_id__in=ids)}
+    followed_by = set(Follow.objects.filter(target_id=v, follower_id__in=ids).values_list("follower_id", flat=True))
+    requested = set(FollowRequest.objects.filter(requester_id=v, target_id__in=ids).values_list("target_id", flat=True))
+    requested_by = set(FollowRequest.objects.filter(target_id=v, requester_id__in=ids).values_list("requester_id", flat=True))
+    blocking = set(Block.objects.filter(account_id=v, target_id__in=ids).values_list("target_id", flat=True))
+    blocked_by = set(Block.objects.filter(target_id=v, account_id__in=ids).values_list("account_id", flat=True))
+    mutes = dict(active_mutes().filter(account_id=v, target_id__in=ids).values_list("target_id", "hide_notifications"))
+    out = []
+    for t in targets:
+        if t.pk == v:
+            out.append(RelationshipDetail(account=t, relationship=Relationship(is_self=True)))
+            continue
+        follow = follows.get(t.pk)
+        r = Relationship(
+            following=follow is not None, requested=t.pk in requested, followed_by=t.pk in followed_by,
+            blocking=t.pk in blocking, blocked_by=t.pk in blocked_by, muting=t.pk in mutes,
+        )
+        out.append(
+            RelationshipDetail(
+                account=t, relationship=r, requested_by=t.pk in requested_by, muting_notifications=bool(mutes.get(t.pk, False)),
+                showing_reblogs=follow.show_reposts if follow is not None else False, notifying=follow.notify if follow is not None else False,
+            )
+        )
+    return out
+
+
+def relationship_detail(viewer: Account, target: Account) -> RelationshipDetail:
+    return relationships(viewer, [target])[0]
+
+
+def familiar_followers(viewer: Account, account: Account, limit: int = 40) -> list[Account]:
+    """People the viewer follows who follow ``account`` (Mastodon's familiar followers)."""
+    if viewer.pk == account.pk:
+        return []
+    viewer_follows = Follow.objects.filter(follower_id=viewer.pk).values("target_id")
+    rows = (
+        Follow.objects.filter(target_id=account.pk, follower_id__in=viewer_follows, follower__suspended_at__isnull=True)
+        .select_related("follower")
+        .order_by("-id")
+    )
+    return [f.follower for f in _without_blocked(rows, viewer, "follower_id")[:limit]]
+
+
+def _account_page(rows: QuerySet[Any], req: PageRequest, side: str) -> Page[Account]:
+    page = paginate(rows.select_related(side), req)
+    return Page(items=[getattr(r, side) for r in page.items], next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
+
+
+def blocked_accounts(viewer: Account, req: PageRequest) -> Page[Account]:
+    """Whom the viewer blocks, newest block first; pages keyed by the block's id."""
+    return _account_page(Block.objects.filter(account_id=viewer.pk, target__suspended_at__isnull=True), req, "target")
+
+
+def muted_accounts(viewer: Account, req: PageRequest) -> Page[Account]:
+    """Whom the viewer mutes (mutes in force), newest first; pages keyed by the mute's id.
+    Each account carries ``mute_expires_at`` (None for a mute without an end)."""
+    page = paginate(active_mutes().filter(account_id=viewer.pk, target__suspended_at__isnull=True).select_related("target"), req)
+    items = []
+    for row in page.items:
+        setattr(row.target, "mute_expires_at", row.expires_at)  # noqa: B010 - a computed attribute, as annotations are
+        items.append(row.target)
+    return Page(items=items, next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
+
+
+def follow_requests(viewer: Account, req: PageRequest) -> Page[Account]:
+    """Who asks to follow the viewer, newest request first; pages keyed by the request's id."""
+    rows = FollowRequest.objects.filter(target_id=viewer.pk, requester__suspended_at__isnull=True)
+    return _account_page(rows, req, "requester")
+
+
+def followed_ids(viewer: Account, ids: list[int]) -> set[int]:
+    """Which of ``ids`` the viewer follows (one query)."""
+    return set(Follow.objects.filter(follower_id=viewer.pk, target_id__in=ids).values_list("target_id", flat=True)) if ids else set()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An account to suggest and why: ``friends_of_friends`` (followed by people the viewer
+    follows) or ``most_followed`` (popular, recently active local people)."""
+
+    account: Account
+    source: str
+
+
+SUGGESTION_ACTIVE_DAYS = 90
+
+
+def suggestions(viewer: Account, limit: int = 40) -> list[Suggestion]:
+    """Whom the viewer might follow, from local activity: first the accounts most followed by
+    the people the viewer follows, then popular accounts that posted lately.
+
+    Never the viewer, people they follow or asked to follow, block, mute or are blocked by,
+    suspended or undiscoverable accounts, nor anyone the viewer dismissed."""
+    from rostra.accounts.models import SuggestionDismissal
+
+    v = viewer.pk
+    excluded = (
+        Q(pk=v)
+        | Q(pk__in=Follow.objects.filter(follower_id=v).values("target_id"))
+        | Q(pk__in=FollowRequest.objects.filter(requester_id=v).values("target_id"))
+        | Q(pk__in=Block.objects.filter(account_id=v).values("target_id"))
+        | Q(pk__in=Block.objects.filter(target_id=v).values("account_id"))
+        | Q(pk__in=active_mutes().filter(account_id=v).values("target_id"))
+        | Q(pk__in=SuggestionDismissal.objects.filter(account_id=v).values("target_id"))
+    )
+    candidates = Account.objects.filter(suspended_at__isnull=True, discoverable=True).exclude(excluded)
+    friends = Follow.objects.filter(follower_id=v).values("target_id")
+    by_friends = list(
+        candidates.annotate(n_friends=Count("follower_rel", filter=Q(follower_rel__follower_id__in=friends)))
+        .filter(n_friends__gt=0)
+        .order_by("-n_friends", "-followers_count", "id")[:limit]
+    )
+    out = [Suggestion(account=a, source="friends_of_friends") for a in by_friends]
+    if len(out) < limit:
+        recent = timezone.now() - timedelta(days=SUGGESTION_ACTIVE_DAYS)
+        popular = (
+            candidates.exclude(pk__in=[a.pk for a in by_friends])
+            .filter(domain="", last_status_at__gte=recent)
+            .order_by("-followers_count", "-last_status_at", "id")[: limit - len(out)]
+        )
+        out += [Suggestion(account=a, source="most_followed") for a in popular]
+    return out
+
+
+# --- The profile directory and the instance's weekly activity (Mastodon's /directory, /instance/activity)
+
+DIRECTORY_ORDERS = ("active", "new")
+
+
+def directory(viewer: Account | None, *, order: str = "active", offset: int = 0, limit: int = 40) -> list[Account]:
+    """The profile directory: local people who chose to be discoverable, not suspended nor
+    deactivated. ``active``: latest post first (people who never posted last); ``new``: newest
+    account first. A signed-in viewer does not see the people they block, mute or are blocked by.
+    (Every account is local until federation exists, so there is no ``local`` filter to apply.)"""
+    if order not in DIRECTORY_ORDERS:
+        raise ValueError(f"unknown directory order {order!r}")
+    rows = Account.objects.filter(domain="", user__is_active=True, suspended_at__isnull=True, discoverable=True)
+    if viewer is not None:
+        v = viewer.pk
+        rows = rows.exclude(
+            Q(pk__in=Block.objects.filter(account_id=v).values("target_id"))
+            | Q(pk__in=Block.objects.filter(target_id=v).values("account_id"))
+            | Q(pk__in=active_mutes().filter(account_id=v).values("target_id"))
+        )
+    ordered = rows.order_by(F("last_status_at").desc(nulls_last=True), "-id") if order == "active" else rows.order_by("-id")
+    start = max(0, offset)
+    return list(ordered[start : start + max(0, limit)])
+
+
+ACTIVITY_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    """One week (Monday 00:00 UTC onwards) of local activity."""
+
+    week: datetime
+    statuses: int  # local posts and reposts created that week
+    logins: int  # people whose latest sign-in falls in that week
+    registrations: int  # accounts created that week
+
+
+def weekly_activity(weeks: int = ACTIVITY_WEEKS) -> list[WeekActivity]:
+    """The last ``weeks`` calendar weeks, this week first: three queries, whatever ``weeks``."""
+    from rostra.posts.models import Post
+
+    today = timezone.now().astimezone(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    starts = [datetime.combine(monday - timedelta(weeks=i), time(), tzinfo=UTC) for i in range(weeks)]
+
+    def per_week(rows: QuerySet[Any], field: str) -> list[int]:
+        buckets = {
+            f"w{i}": Count("pk", filter=Q(**{f"{field}__gte": s, f"{field}__lt": s + timedelta(weeks=1)}))
+            for i, s in enumerate(starts)
+        }
+        got = rows.filter(**{f"{field}__gte": starts[-1]}).aggregate(**buckets)
+        return [int(got[f"w{i}"] or 0) for i in range(weeks)]
+
+    statuses = per_week(Post.objects.filter(author__domain=""), "created_at")
+    logins = per_week(User.objects.all(), "last_login")
+    registrations = per_week(User.objects.all(), "created_at")
+    return [WeekActivity(s, statuses[i], logins[i], registrations[i]) for i, s in enumerate(starts)]

@@ -12,10 +12,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from rostra.api.endpoints import (
     accounts,
     admin,
+    announcements,
     apps,
     conversations,
+    directory,
     filters,
     instance,
+    instance_extra,
     lists,
     markers,
     media,
@@ -60,6 +63,9 @@ for _module in (
     preferences,
     suggestions,
     scheduled,
+    directory,
+    announcements,
+    instance_extra,
 ):
     api.add_router("", _module.router)
 

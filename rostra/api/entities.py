@@ -23,7 +23,7 @@ from rostra.posts import queries as post_queries
 from rostra.posts.models import Hashtag, Media, Post, QuoteState
 from rostra.posts.queries import PollView
 from rostra.timelines.filters import FilterResult
-from rostra.timelines.models import Filter, FilterKeyword, FilterStatus
+from rostra.timelines.models import Filter, FilterKeyword, FilterStatus, List
 
 DEFAULT_AVATAR = "rostra/api/missing-avatar.png"
 DEFAULT_HEADER = "rostra/api/missing-header.png"
@@ -207,6 +207,11 @@ def tag(h: Hashtag, *, following: bool | None = None) -> dict[str, Any]:
 
 def mention(a: Account) -> dict[str, Any]:
     return {"id": str(a.pk), "username": a.username, "url": absolute(f"/@{a.acct}"), "acct": a.acct}
+
+
+def list_entity(lst: List) -> dict[str, Any]:
+    """Mastodon's List."""
+    return {"id": str(lst.pk), "title": lst.title, "replies_policy": lst.replies_policy, "exclusive": lst.exclusive}
 
 
 def filter_entity(f: Filter) -> dict[str, Any]:
@@ -440,9 +445,9 @@ def notification(n: Notification, status_of: dict[int, dict[str, Any]]) -> dict[
     return out
 
 
-def notifications(rows: Sequence[Notification], viewer: Account) -> list[dict[str, Any]]:
-    """A page of notifications, their statuses built in one batch."""
+def notifications(rows: Sequence[Notification], viewer: Account, *, filtered: dict[int, list[FilterResult]] | None = None) -> list[dict[str, Any]]:
+    """A page of notifications, their statuses built in one batch (``filtered``: warn results)."""
     ids = [n.post_id for n in rows if n.post_id is not None]
     posts = list(post_queries.with_viewer_state(post_queries.visible_posts(viewer).filter(pk__in=ids), viewer)) if ids else []
-    built = dict(zip((p.pk for p in posts), statuses(posts, viewer), strict=True))
+    built = dict(zip((p.pk for p in posts), statuses(posts, viewer, filtered=filtered), strict=True))
     return [notification(n, built) for n in rows]

@@ -15,6 +15,17 @@ class Error(Schema):
     error_description: str | None = None
 
 
+class Empty(Schema):
+    """``{}``: what Mastodon answers to a delete, a dismiss or a clear."""
+
+
+class List(Schema):
+    id: str
+    title: str
+    replies_policy: str
+    exclusive: bool
+
+
 class AppIn(Schema):
     client_name: str
     redirect_uris: str | list[str]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from rostra.api import oauth_views
 from rostra.api.api import api
 from rostra.api.http import error_response
 
 
+@csrf_exempt  # the API authenticates with bearer tokens, never cookies: a POST to a wrong path is a 404, not a CSRF page
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Anything else under /api/ answers Mastodon's 404, not the web UI's HTML page."""
     return error_response(404, "Record not found")

@@ -1,4 +1,4 @@
-"""The ``rostra`` command line: serve, migrate, worker, users, demo, check, moderation."""
+"""The ``rostra`` command line: serve, migrate, worker, streaming, users, demo, check, moderation."""
 
 from __future__ import annotations
 
@@ -56,7 +56,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     procs.append(subprocess.Popen(web))
     if not args.no_worker:
         procs.append(subprocess.Popen([sys.executable, "-m", "rostra.config.cli", "worker"]))
+    streaming_port = args.streaming_port or cfg.streaming_port
+    if not args.no_streaming:
+        # Only /api/v1/streaming runs under ASGI, in its own small process (pages and the API stay on WSGI).
+        procs.append(subprocess.Popen([sys.executable, "-m", "rostra.config.cli", "streaming", "--host", args.host, "--port", str(streaming_port)]))
     print(f"rostra: serving {cfg.instance_name} on http://{bind} (public URL {cfg.base_url}); Ctrl-C stops.", flush=True)
+    if not args.no_streaming:
+        print(f"rostra: streaming on ws://{args.host}:{streaming_port}/api/v1/streaming (advertised as {cfg.streaming_public_url}).", flush=True)
 
     stopping = False
 
@@ -82,6 +88,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             p.kill()
     return code
+
+
+def cmd_streaming(args: argparse.Namespace) -> int:
+    _setup()
+    import uvicorn
+    from django.conf import settings
+
+    cfg = settings.ROSTRA
+    uvicorn.run(
+        "rostra.streaming.asgi:application", host=args.host, port=args.port or cfg.streaming_port, lifespan="on",
+        ws="websockets-sansio", proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=5,
+        log_level=cfg.log_level.lower(), access_log=False,
+    )
+    return 0
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -193,13 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rostra", description="Rostra: a self-hostable microblogging network.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("serve", help="run the web server and the task worker")
+    p = sub.add_parser("serve", help="run the web server, the task worker and the streaming server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=0, help="web worker processes (default: ROSTRA_WEB_WORKERS)")
     p.add_argument("--no-worker", action="store_true", help="do not start the task worker (run `rostra worker` elsewhere)")
     p.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    p.add_argument("--streaming-port", type=int, default=0, help="the streaming process's port (default: ROSTRA_STREAMING_PORT)")
+    p.add_argument("--no-streaming", action="store_true", help="do not start the streaming process (run `rostra streaming` elsewhere)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("streaming", help="run the streaming server (/api/v1/streaming: WebSocket and SSE)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="default: ROSTRA_STREAMING_PORT")
+    p.set_defaults(func=cmd_streaming)
 
     p = sub.add_parser("migrate", help="create or upgrade the database")
     p.add_argument("--verbose", action="store_true")

@@ -14,7 +14,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from rostra.core.ratelimit import parse_limits, parse_networks
 
 
 class ConfigError(Exception):
@@ -49,6 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_WEB_WORKERS", "2", "How many web worker processes `rostra serve` starts (1 to 64)."),
     Setting("ROSTRA_TASK_WORKERS", "2", "How many task worker threads `rostra serve` and `rostra worker` start (1 to 64)."),
     Setting("ROSTRA_LOG_LEVEL", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    Setting("ROSTRA_RATE_LIMITS", None, "Rate-limit overrides, e.g. `signup_ip=20/30m,api_ip=600/5m` or `scale=10` (see docs/api-compatibility.md, Rate limits). Unset: Mastodon's numbers."),
+    Setting("ROSTRA_TRUSTED_PROXIES", None, "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed (e.g. `127.0.0.1,10.0.0.0/8`). Unset: the client address is the connection's."),
+    Setting("ROSTRA_STREAMING_PORT", "8001", "The port of the streaming process (/api/v1/streaming, WebSocket and SSE) that `rostra serve` starts beside the web server."),
+    Setting("ROSTRA_STREAMING_URL", None, "The public ws:// or wss:// URL clients stream from. Unset: wss://<domain> with ROSTRA_HTTPS (a reverse proxy routes /api/v1/streaming), else ws://<host>:<streaming port>."),
+    Setting("ROSTRA_STREAMING_PUBLIC", "true", "Whether anonymous clients may read the public and hashtag streams (signed-in clients always may)."),
 )
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}(:\d{1,5})?$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
@@ -123,6 +131,11 @@ class RostraSettings:
     web_workers: int
     task_workers: int
     log_level: str
+    rate_limits: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    streaming_port: int = 8001
+    streaming_url: str | None = None
+    streaming_anonymous: bool = True
 
     @property
     def base_url(self) -> str:
@@ -131,6 +144,15 @@ class RostraSettings:
     @property
     def hostname(self) -> str:
         return self.domain.split(":", 1)[0]
+
+    @property
+    def streaming_public_url(self) -> str:
+        """Where clients open /api/v1/streaming (advertised in the instance documents)."""
+        if self.streaming_url:
+            return self.streaming_url.rstrip("/")
+        if self.https:
+            return f"wss://{self.domain}"
+        return f"ws://{self.hostname}:{self.streaming_port}"
 
     @property
     def media_dir(self) -> Path:
@@ -159,6 +181,13 @@ def _secret_key(data_dir: Path, raw: str | None) -> str:
             fh.write(key + "\n")
         return key
     return path.read_text().strip()
+
+
+def _checked(name: str, raw: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is invalid: {exc}.") from None
 
 
 def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
@@ -225,6 +254,11 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         web_workers=_int("ROSTRA_WEB_WORKERS", req("ROSTRA_WEB_WORKERS"), 1, 64),
         task_workers=_int("ROSTRA_TASK_WORKERS", req("ROSTRA_TASK_WORKERS"), 1, 64),
         log_level=_choice("ROSTRA_LOG_LEVEL", req("ROSTRA_LOG_LEVEL"), ("debug", "info", "warning", "error")).upper(),
+        streaming_port=_int("ROSTRA_STREAMING_PORT", req("ROSTRA_STREAMING_PORT"), 1, 65535),
+        streaming_url=_url("ROSTRA_STREAMING_URL", get("ROSTRA_STREAMING_URL") or "", ("ws", "wss")) if get("ROSTRA_STREAMING_URL") else None,
+        streaming_anonymous=_bool("ROSTRA_STREAMING_PUBLIC", req("ROSTRA_STREAMING_PUBLIC")),
+        rate_limits=_checked("ROSTRA_RATE_LIMITS", get("ROSTRA_RATE_LIMITS") or "", parse_limits) and (get("ROSTRA_RATE_LIMITS") or ""),
+        trusted_proxies=_checked("ROSTRA_TRUSTED_PROXIES", get("ROSTRA_TRUSTED_PROXIES") or "", parse_networks),
     )
 
 

@@ -35,3 +35,16 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.payload}"
+
+
+class RateLimitCounter(models.Model):
+    """A rate-limit window's count when the limiter has no Redis (see ``rostra.core.ratelimit``).
+
+    ``key`` is rule:identity:window; ``expires_at`` is the window's end in epoch seconds."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

@@ -515,3 +515,104 @@ def under_review(post_id: int) -> bool:
     """Whether moderators have been asked to look at this post (it has a case, open or closed).
     Moderators see such a post's images whatever its visibility; the caller checks the role."""
     return Case.objects.filter(post_id=post_id).exists()
+
+
+# ---- the client API's admin endpoints (Mastodon's Admin::Report and Admin::Account) -----------
+
+
+def admin_reports(
+    user: User, *, resolved: bool = False, account_id: Any = None, target_account_id: Any = None, req: PageRequest | None = None
+) -> Page[Report]:
+    """Reports newest first: open ones, or (``resolved``) those actioned or dismissed; optionally
+    only those made by ``account_id`` or against ``target_account_id``."""
+    _require(user)
+    qs = Report.objects.exclude(status=Report.Status.OPEN) if resolved else Report.objects.filter(status=Report.Status.OPEN)
+    for name, raw in (("reporter_id", account_id), ("account_id", target_account_id)):
+        if raw not in (None, ""):
+            rid = parse_id(raw)
+            qs = qs.filter(**{name: rid}) if rid is not None else qs.none()
+    qs = qs.select_related("reporter", "reporter__user", "account", "account__user", "case", "case__claimed_by", "case__closed_by")
+    return paginate(qs, req or PageRequest(limit=100))
+
+
+def admin_report(user: User, report_id: Any) -> Report:
+    _require(user)
+    rep = (
+        Report.objects.select_related("reporter", "reporter__user", "account", "account__user", "case", "case__claimed_by", "case__closed_by")
+        .filter(pk=_id(report_id))
+        .first()
+    )
+    if rep is None:
+        raise NotFound("No such report.")
+    return rep
+
+
+def report_posts(user: User, rep: Report) -> list[Post]:
+    """The reported post and the evidence the reporter attached, in any state (moderators see all)."""
+    _require(user)
+    ids = list(dict.fromkeys([*([rep.post_id] if rep.post_id else []), *rep.evidence_post_ids]))
+    found = {p.pk: p for p in Post.objects.filter(pk__in=ids).select_related("author")}
+    return [found[i] for i in ids if i in found]
+
+
+def staff_accounts(users: list[User]) -> dict[int, Account]:
+    """The accounts of these staff users, by user id (for "assigned to" and "resolved by")."""
+    ids = {u.pk for u in users if u is not None}
+    return {a.user_id: a for a in Account.objects.filter(user_id__in=ids)} if ids else {}  # type: ignore[misc]
+
+
+ADMIN_ACCOUNT_STATUSES = ("active", "pending", "disabled", "silenced", "suspended", "sensitized")
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """Mastodon's admin account filters (v1 flags and v2 ``origin``/``status``/``permissions``)."""
+
+    origin: str = ""  # "local" or "remote"
+    status: str = ""  # one of ADMIN_ACCOUNT_STATUSES
+    staff: bool = False
+    username: str = ""
+    display_name: str = ""
+    by_domain: str = ""
+    email: str = ""
+
+
+def admin_accounts(user: User, flt: AccountFilter, req: PageRequest | None = None) -> Page[Account]:
+    """Every account (suspended ones too), newest first, narrowed by ``flt``."""
+    _require(user)
+    when = now()
+    qs = Account.objects.select_related("user")
+    if flt.origin == "local":
+        qs = qs.filter(domain="")
+    elif flt.origin == "remote":
+        qs = qs.exclude(domain="")
+    if flt.status == "active":
+        qs = qs.filter(suspended_at__isnull=True).filter(Q(user__isnull=True) | Q(user__is_active=True))
+    elif flt.status == "disabled":
+        qs = qs.filter(user__is_active=False)
+    elif flt.status == "silenced":
+        qs = qs.filter(hold_posts_until__gt=when)
+    elif flt.status == "suspended":
+        qs = qs.filter(suspended_at__isnull=False)
+    elif flt.status in ("pending", "sensitized"):
+        qs = qs.none()  # Rostra has no sign-up approval and no account-wide sensitive mark
+    if flt.staff:
+        qs = qs.filter(user__role__in=policies.STAFF_ROLES)
+    if flt.username:
+        qs = qs.filter(username__istartswith=flt.username.lstrip("@"))
+    if flt.display_name:
+        qs = qs.filter(display_name__icontains=flt.display_name)
+    if flt.by_domain:
+        qs = qs.filter(domain__iexact=flt.by_domain)
+    if flt.email:
+        qs = qs.filter(user__email__icontains=flt.email)
+    return paginate(qs, req or PageRequest(limit=100))
+
+
+def admin_account(user: User, account_id: Any) -> Account:
+    """Any account, suspended or not."""
+    _require(user)
+    account = Account.objects.select_related("user").filter(pk=_id(account_id)).first()
+    if account is None:
+        raise NotFound("No such account.")
+    return account

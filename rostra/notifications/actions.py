@@ -8,7 +8,7 @@ from rostra.accounts.models import Account, Block
 from rostra.accounts.policies import active_mutes
 from rostra.core.clock import now
 from rostra.notifications.models import Kind, Notification
-from rostra.posts.models import VISIBLE_STATES, Mention, PollVote, Post
+from rostra.posts.models import VISIBLE_STATES, Mention, PollVote, Post, ThreadMute
 from rostra.posts.queries import visible_posts
 
 
@@ -25,12 +25,21 @@ def notify(recipient_id: int, kind: str, actor_id: int, post_id: int | None = No
         return None
     if post_id is not None and not visible_posts(recipient).filter(pk=post_id).exists():
         return None  # the door decides here too: no notice of what you may not see
+    if post_id is not None and _thread_muted(recipient_id, post_id):
+        return None  # a muted conversation is silent: replies, mentions, reposts, likes, quotes, polls
     key = f"{kind}:{recipient_id}:{actor_id}:{post_id or ''}"
     try:
         with transaction.atomic():
             return Notification.objects.create(recipient_id=recipient_id, kind=kind, actor_id=actor_id, post_id=post_id, dedupe_key=key)
     except IntegrityError:
         return None
+
+
+def _thread_muted(recipient_id: int, post_id: int) -> bool:
+    row = Post.objects.filter(pk=post_id).values_list("thread_id", "pk").first()
+    if row is None:
+        return False
+    return ThreadMute.objects.filter(account_id=recipient_id, thread_id=row[0] or row[1]).exists()
 
 
 def on_post_created(post_id: int) -> None:

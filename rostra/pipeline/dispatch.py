@@ -13,6 +13,7 @@ from typing import Any
 from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
+from rostra.streaming import publish as streaming
 from rostra.timelines import actions as timelines
 from rostra.timelines import lists
 
@@ -71,24 +72,24 @@ def _like_created(p: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, list[Handler]] = {
-    "post.created": [_deep_screen, _fan_out, _notify_post],
-    "post.updated": [],  # federation (issue 6) sends Update; streaming (issue 4) sends status.update
-    "post.deleted": [_post_deleted],  # rows cascade in the same transaction; federation sends Delete
-    "follow.created": [_follow_created],
-    "follow.requested": [_follow_requested],
+    "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created],
+    "post.updated": [streaming.post_updated],  # federation (issue 6) sends Update
+    "post.deleted": [_post_deleted, streaming.post_deleted],  # rows cascade in the same transaction; federation sends Delete
+    "follow.created": [_follow_created, streaming.follow_created],
+    "follow.requested": [_follow_requested, streaming.follow_requested],
     "follow.removed": [_follow_removed],
     "block.created": [_block_created],
-    "like.created": [_like_created],
+    "like.created": [_like_created, streaming.like_created],
     "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
-    "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"])],
+    "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"]), streaming.poll_ended],
     "account.updated": [],
     "account.deleted": [],
     # Trust and safety
-    "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"])],
+    "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"]), streaming.post_moderated],
     "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors
-    "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"])],
-    "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id"))],
-    "jury.drawn": [lambda p: moderation.summon_jurors(p["jury_id"])],
+    "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"]), streaming.notice_created],
+    "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id")), streaming.appeal_decided],
+    "jury.drawn": [lambda p: moderation.summon_jurors(p["jury_id"]), streaming.jury_drawn],
 }
 
 

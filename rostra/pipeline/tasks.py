@@ -48,3 +48,11 @@ def moderation_timers_task() -> None:
 
     lift_expired()
     close_expired_juries()
+
+
+@db_periodic_task(crontab(minute="*"))
+def publish_scheduled_posts_task() -> None:
+    # Scheduled posts whose time has come go through create_post (and so the moderation gate).
+    from rostra.posts.scheduled import publish_due
+
+    publish_due()

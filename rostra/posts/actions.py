@@ -33,10 +33,12 @@ from rostra.posts.models import (
     Media,
     Mention,
     ModerationState,
+    Pin,
     Poll,
     Post,
     PostEdit,
     QuoteState,
+    ThreadMute,
     Visibility,
 )
 from rostra.posts.polls import PollDraft, check_poll, vote, write_poll
@@ -104,6 +106,9 @@ def _check_media(author: Account, media_ids: Sequence[int], post: Post | None = 
         # Someone else's media answers like media that does not exist.
         if m is None or (m.post_id is not None and (post is None or m.post_id != post.pk)):
             raise ValidationError("One of the attached images was not found; upload it again.", field="media")
+    if ids and Media.objects.filter(pk__in=ids, scheduled_posts__isnull=False).exists():
+        # Reserved by a scheduled post until it is published or cancelled (publishing frees it first).
+        raise ValidationError("One of the attached images belongs to a scheduled post.", field="media")
     return [found[mid] for mid in ids]
 
 
@@ -239,8 +244,10 @@ def edit_post(
     sensitive: bool = False,
     media_ids: Sequence[int] | None = None,
     media_descriptions: dict[int, str] | None = None,
+    language: str | None = None,
 ) -> Post:
-    """Change a post's text, warning and images. Its poll (if any) stays exactly as it is."""
+    """Change a post's text, warning and images (and, given, its language). Its poll (if any)
+    stays exactly as it is."""
     post = _own_post(editor, post_id)
     if post.is_repost:
         raise ValidationError("A repost cannot be edited.")
@@ -276,6 +283,8 @@ def edit_post(
         post.spoiler_text = spoiler
         post.sensitive = sensitive or bool(spoiler)
         post.edited_at = now()
+        if language is not None:
+            post.language = language[:16]
         # An edit can make a post stricter (held, limited, labelled) but never undo a moderator's
         # or an earlier screen's decision: only review or an appeal relaxes it.
         record_it = False
@@ -288,7 +297,7 @@ def edit_post(
             record_it = True
         # Only what an edit changes: a whole-row save would undo likes, replies or reposts
         # counted by other requests since this one read the post.
-        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state", "moderation_label"])
+        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state", "moderation_label", "language"])
         if record_it:
             record_decision(decision, post_id=post.pk, account_id=editor.pk, source="edit", excerpt=text)
         else:
@@ -309,11 +318,14 @@ def edit_post(
     return post
 
 
-def delete_post(actor: Account, post_id: int) -> None:
-    """Delete for real: the row, its edit history, its media files, its reposts and timeline rows."""
+def delete_post(actor: Account, post_id: int, *, keep_media: bool = False) -> None:
+    """Delete for real: the row, its edit history, its media files, its reposts and timeline rows.
+
+    ``keep_media``: the images stay as unattached uploads of their owner (a client's "delete and
+    redraft" attaches them to the new post; ``discard_media`` removes them)."""
     post = _own_post(actor, post_id)
     with transaction.atomic():
-        files = [f for m in Media.objects.filter(post=post) for f in (m.file, m.thumbnail)]
+        files = [] if keep_media else [f for m in Media.objects.filter(post=post) for f in (m.file, m.thumbnail)]
         repost_authors = list(Post.objects.filter(repost_of=post).values_list("author_id", flat=True))
         if post.in_reply_to_id:
             Post.objects.filter(pk=post.in_reply_to_id, replies_count__gt=0).update(replies_count=F("replies_count") - 1)
@@ -321,7 +333,10 @@ def delete_post(actor: Account, post_id: int) -> None:
             Post.objects.filter(pk=post.repost_of_id, reposts_count__gt=0).update(reposts_count=F("reposts_count") - 1)
         if post.quote_of_id:
             Post.objects.filter(pk=post.quote_of_id, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
-        Media.objects.filter(post=post).delete()
+        if keep_media:
+            Media.objects.filter(post=post).update(post=None, position=0)
+        else:
+            Media.objects.filter(post=post).delete()
         post.delete()
         Account.objects.filter(pk=actor.pk, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
         Account.objects.filter(pk__in=repost_authors, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
@@ -418,9 +433,17 @@ def detach_quote(quoted_author: Account, quoting_post_id: int) -> None:
         events.emit("post.updated", post_id=post.pk)
 
 
-def upload_media(owner: Account, data: bytes, *, description: str = "") -> Media:
+def _check_focus(focus: tuple[float, float]) -> tuple[float, float]:
+    x, y = focus
+    if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
+        raise ValidationError("Focus values are between -1.0 and 1.0.", field="focus")
+    return x, y
+
+
+def upload_media(owner: Account, data: bytes, *, description: str = "", focus: tuple[float, float] | None = None) -> Media:
     if len(description or "") > MAX_ALT_TEXT:
         raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
+    fx, fy = _check_focus(focus) if focus is not None else (0.0, 0.0)
     cfg = settings.ROSTRA
     stored = store_image(cfg.media_dir, data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
     try:
@@ -433,6 +456,8 @@ def upload_media(owner: Account, data: bytes, *, description: str = "") -> Media
             height=stored.height,
             size=stored.size,
             description=(description or "").strip(),
+            focus_x=fx,
+            focus_y=fy,
         )
     except Exception:
         delete_files(cfg.media_dir, [stored.file, stored.thumbnail])
@@ -458,12 +483,63 @@ def update_media(owner: Account, media_id: int, *, description: str | None = Non
             raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
         media.description = description.strip()
     if focus is not None:
-        x, y = focus
-        if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
-            raise ValidationError("Focus values are between -1.0 and 1.0.", field="focus")
-        media.focus_x, media.focus_y = x, y
+        media.focus_x, media.focus_y = _check_focus(focus)
     media.save()
     return media
+
+
+MAX_PINS = 5
+
+
+def pin(account: Account, post_id: int) -> Post:
+    """Pin one of one's own posts to one's profile (Mastodon: at most 5; not reposts, not direct posts)."""
+    post = visible_posts(account).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("No such post.")
+    if post.author_id != account.pk:
+        raise ValidationError("Someone else's post cannot be pinned.")
+    if post.is_repost:
+        raise ValidationError("A repost cannot be pinned.")
+    if post.visibility == Visibility.DIRECT:
+        raise ValidationError("Posts that are only visible to mentioned people cannot be pinned.")
+    with transaction.atomic():
+        # Lock the account row so two requests cannot both pass the limit.
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        if Pin.objects.filter(account=account, post=post).exists():
+            return post
+        if Pin.objects.filter(account=account).count() >= MAX_PINS:
+            raise ValidationError("You have pinned the maximum number of posts.")
+        Pin.objects.create(account=account, post=post)
+    return post
+
+
+def unpin(account: Account, post_id: int) -> Post:
+    post = visible_posts(account).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("No such post.")
+    Pin.objects.filter(account=account, post=post).delete()
+    return post
+
+
+def _thread_of_visible(account: Account, post_id: int) -> tuple[Post, int]:
+    post = visible_posts(account).filter(pk=post_id).select_related("repost_of").first()
+    if post is None:
+        raise NotFound("No such post.")
+    shown = post.repost_of if post.repost_of_id and post.repost_of is not None else post
+    return post, shown.thread_id or shown.pk
+
+
+def mute_thread(account: Account, post_id: int) -> Post:
+    """Mute the conversation a post belongs to: no more notifications from it (Mastodon's mute)."""
+    post, thread_id = _thread_of_visible(account, post_id)
+    ThreadMute.objects.get_or_create(account=account, thread_id=thread_id)
+    return post
+
+
+def unmute_thread(account: Account, post_id: int) -> Post:
+    post, thread_id = _thread_of_visible(account, post_id)
+    ThreadMute.objects.filter(account=account, thread_id=thread_id).delete()
+    return post
 
 
 def media_files_of_account(account: Account) -> list[str]:
@@ -500,5 +576,5 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
 
 __all__ = [
     "Draft", "PollDraft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
-    "repost", "unbookmark", "unlike", "unrepost", "update_media", "upload_media", "vote",
+    "mute_thread", "pin", "repost", "unbookmark", "unlike", "unmute_thread", "unpin", "unrepost", "update_media", "upload_media", "vote",
 ]

@@ -247,3 +247,24 @@ class ThreadMute(OpaqueIdModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "thread_id"], name="thread_mute_unique")]
+
+
+class ScheduledPost(OpaqueIdModel):
+    """A post to publish later (Mastodon's ScheduledStatus). ``params`` is the draft as written;
+    it is validated when scheduled and again, with the moderation gate, when published.
+    ``media`` are the attached uploads, reserved for this post until it is published or cancelled."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scheduled_posts")
+    scheduled_at = models.DateTimeField()
+    params = models.JSONField(default=dict)
+    media = models.ManyToManyField(Media, blank=True, related_name="scheduled_posts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scheduled_at"], name="scheduled_due_idx"),
+            models.Index(fields=["account", "scheduled_at"], name="scheduled_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"scheduled {self.pk} at {self.scheduled_at:%Y-%m-%d %H:%M}"

@@ -109,6 +109,18 @@ def vote(account: Account, poll_id: int, choices: Sequence[int]) -> Poll:
     return poll
 
 
+def poll_unchanged(post: Post, draft: PollDraft | None) -> bool:
+    """Whether an edit's poll is the post's poll as it stands (same options in the same order and
+    the same ``multiple``; the duration and ``hide_totals`` are not compared), or both are absent. Editing a poll is not supported: clients
+    resend the poll unchanged with every edit, and that must keep working."""
+    poll = Poll.objects.filter(post=post).first()
+    if poll is None or draft is None:
+        return poll is None and draft is None
+    titles = list(PollOption.objects.filter(poll=poll).order_by("position").values_list("title", flat=True))
+    wanted = [(o or "").replace("\x00", "").strip() for o in draft.options]
+    return titles == wanted and poll.multiple == bool(draft.multiple)
+
+
 def close_expired_polls(limit: int = 500) -> int:
     """Mark polls whose time is up as closed and announce each once ("poll.ended"). Idempotent."""
     due = list(
@@ -126,5 +138,5 @@ def close_expired_polls(limit: int = 500) -> int:
 
 __all__ = [
     "MAX_EXPIRATION_S", "MAX_OPTIONS", "MAX_OPTION_CHARS", "MIN_EXPIRATION_S", "MIN_OPTIONS", "PollDraft",
-    "check_poll", "close_expired_polls", "vote", "write_poll",
+    "check_poll", "close_expired_polls", "poll_unchanged", "vote", "write_poll",
 ]

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -92,8 +94,11 @@ def _discoverable(viewer: Account | None) -> Q:
     return public | Q(author_id=viewer.pk) | follows_author | mentioned
 
 
-def search_posts(viewer: Account | None, q: str, req: PageRequest) -> Page[Post]:
-    """Posts whose text or content warning has every word of ``q``; newest first, by keyset."""
+def search_posts(viewer: Account | None, q: str, req: PageRequest, *, account_id: int | None = None, offset: int = 0) -> Page[Post]:
+    """Posts whose text or content warning has every word of ``q``; newest first, by keyset.
+
+    ``account_id`` keeps only that author's posts; ``offset`` skips that many results (the
+    Mastodon API's paging; the keyset cursors still apply and are preferred)."""
     terms = query_terms(q)
     if not terms:
         return Page(items=[], next_max_id=None, prev_min_id=None)
@@ -101,18 +106,28 @@ def search_posts(viewer: Account | None, q: str, req: PageRequest) -> Page[Post]
     # never matches on PostgreSQL, and the extra condition tempts both planners to walk the
     # repost_of index over every original post instead of starting from the matches.
     qs = without_muted(visible_posts(viewer), viewer).filter(_discoverable(viewer))
-    return paginate(with_viewer_state(_matching(qs, terms), viewer), req)
+    if account_id is not None:
+        qs = qs.filter(author_id=account_id)
+    qs = with_viewer_state(_matching(qs, terms), viewer)
+    if offset > 0:
+        if req.max_id is not None:
+            qs = qs.filter(pk__lt=req.max_id)
+        offset = min(offset, 10_000)
+        items = list(qs.order_by("-id")[offset : offset + req.limit])
+        return Page(items=items, next_max_id=items[-1].pk if len(items) == req.limit else None, prev_min_id=None)
+    return paginate(qs, req)
 
 
 def _clean(q: str, limit: int = MAX_NAME_QUERY) -> str:
     return _CONTROL.sub("", unicodedata.normalize("NFKC", (q or "")[: limit * 4]))[:limit].strip()
 
 
-def search_accounts(viewer: Account | None, q: str, limit: int = 20) -> list[Account]:
+def search_accounts(viewer: Account | None, q: str, limit: int = 20, *, offset: int = 0, following: bool = False) -> list[Account]:
     """Accounts by the start of the username or of a word in the display name; ``@name`` and ``name@domain`` work too.
 
     An exact username comes first, then local accounts, then those who chose to be discoverable,
     then the most followed. Suspended accounts, and accounts that block the viewer, are left out.
+    ``following``: only accounts the viewer follows; ``offset`` skips that many results.
     """
     q = _clean(q).lstrip("@").strip()
     if not q:
@@ -138,22 +153,72 @@ def search_accounts(viewer: Account | None, q: str, limit: int = 20) -> list[Acc
     qs = Account.objects.filter(match, suspended_at__isnull=True)
     if viewer is not None:
         qs = qs.exclude(Exists(Block.objects.filter(account_id=OuterRef("pk"), target_id=viewer.pk)))
+        if following:
+            qs = qs.filter(Exists(Follow.objects.filter(follower_id=viewer.pk, target_id=OuterRef("pk"))))
+    elif following:
+        return []
+    offset = max(0, min(offset, 10_000))
     ranked = qs.annotate(
         exact_rank=Case(When(exact, then=Value(0)), default=Value(1), output_field=IntegerField()),
         local_rank=Case(When(domain="", then=Value(0)), default=Value(1), output_field=IntegerField()),
     ).order_by("exact_rank", "local_rank", "-discoverable", "-followers_count", "username", "id")
-    return list(ranked[:limit])
+    return list(ranked[offset : offset + limit])
 
 
-def search_hashtags(q: str, limit: int = 20) -> list[Hashtag]:
+def search_hashtags(q: str, limit: int = 20, *, offset: int = 0) -> list[Hashtag]:
     """Hashtags starting with ``q`` (a leading '#' is fine): the exact one first, then by recent use."""
     name = _clean(q).lstrip("#").strip().lower()
     if not name:
         return []
     limit = max(1, min(MAX_RESULTS, limit))
+    offset = max(0, min(offset, 10_000))
     exact = Case(When(name=name, then=Value(0)), default=Value(1), output_field=IntegerField())
     return list(
         Hashtag.objects.filter(name__startswith=name)
         .annotate(exact_rank=exact)
-        .order_by("exact_rank", F("last_used_at").desc(nulls_last=True), "name")[:limit]
+        .order_by("exact_rank", F("last_used_at").desc(nulls_last=True), "name")[offset : offset + limit]
     )
+
+
+# -- resolving a URL or a handle -----------------------------------------------------------------
+
+_LOCAL_PATH = re.compile(r"^/(?:@(?P<at>[A-Za-z0-9_]+)|users/(?P<user>[A-Za-z0-9_]+))(?:/(?:statuses/)?(?P<post>[0-9]{1,19}))?/?$")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a pasted URL or handle names: an account, a post, or nothing the viewer may see."""
+
+    account: Account | None = None
+    post: Post | None = None
+
+
+def resolve(viewer: Account | None, q: str) -> Resolved:
+    """A local profile or post URL (``https://<domain>/@alice/123``, ``/users/alice/statuses/123``)
+    or a local handle (``@alice@<domain>``). Posts come through the door (an invisible post
+    resolves to nothing, as a missing one does); suspended accounts resolve to nothing. Rostra does
+    not federate yet, so other servers' URLs and handles are not fetched."""
+    text = _clean(q, MAX_QUERY_CHARS)
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        hosts = {str(settings.ROSTRA.domain).lower(), str(settings.ROSTRA.domain).lower().split(":", 1)[0]}
+        if (parts.netloc or "").lower() not in hosts:
+            return Resolved()
+        m = _LOCAL_PATH.match(parts.path or "")
+        if m is None:
+            return Resolved()
+        username = m.group("at") or m.group("user") or ""
+        if m.group("post"):
+            post = with_viewer_state(visible_posts(viewer).filter(pk=int(m.group("post")), author__username__iexact=username, author__domain=""), viewer).first()
+            return Resolved(post=post)
+        return Resolved(account=Account.objects.filter(username__iexact=username, domain="", suspended_at__isnull=True).first())
+    handle = text.lstrip("@")
+    username, at, domain = handle.partition("@")
+    local = str(settings.ROSTRA.domain).lower()
+    if at and username and domain.lower() in (local, local.split(":", 1)[0]):
+        return Resolved(account=Account.objects.filter(username__iexact=username, domain="", suspended_at__isnull=True).first())
+    return Resolved()
+
+
+def is_url(q: str) -> bool:
+    return _clean(q, MAX_QUERY_CHARS).startswith(("http://", "https://"))

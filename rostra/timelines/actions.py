@@ -10,15 +10,16 @@ from django.db.models import Q
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes
-from rostra.posts.models import VISIBLE_STATES, Mention, Post, Visibility
-from rostra.timelines.models import HomeEntry
+from rostra.posts.models import VISIBLE_STATES, Mention, ModerationState, Post, Visibility
+from rostra.timelines.models import FollowedTag, HomeEntry
 
 BATCH = 2000
 BACKFILL = 40
 
 
 def home_recipients(post: Post) -> list[int]:
-    """Local accounts whose home timeline gets this post."""
+    """Local accounts whose home timeline gets this post: the author, followers, those mentioned
+    in a private or direct post, and followers of its hashtags (``tag_followers``)."""
     author_id = post.author_id
     recipients: set[int] = set()
     if post.author.is_local:
@@ -35,6 +36,7 @@ def home_recipients(post: Post) -> list[int]:
         recipients |= ids
     if post.visibility in (Visibility.DIRECT, Visibility.PRIVATE):
         recipients |= set(Mention.objects.filter(post=post, account__user__isnull=False).values_list("account_id", flat=True))
+    recipients |= tag_followers(post)
     if not recipients:
         return []
     # Nobody gets posts from people they block or mute, or who block them.
@@ -45,6 +47,23 @@ def home_recipients(post: Post) -> list[int]:
     excluded |= set(active_mutes().filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
     excluded.discard(author_id)
     return sorted(recipients - excluded)
+
+
+def tag_followers(post: Post) -> set[int]:
+    """Local accounts following a hashtag of this post, when it is one a hashtag shows: public,
+    not a repost, published (limited reach keeps a post off hashtags). As in Mastodon, not the
+    author, and not those who block or mute someone the post mentions; blocks and mutes of the
+    author are left out with everyone else's in ``home_recipients``."""
+    if post.visibility != Visibility.PUBLIC or post.repost_of_id is not None or post.moderation_state != ModerationState.PUBLISHED:
+        return set()
+    tag_ids = Post.hashtags.through.objects.filter(post_id=post.pk).values("hashtag_id")
+    ids = set(FollowedTag.objects.filter(hashtag_id__in=tag_ids, account__user__isnull=False).values_list("account_id", flat=True))
+    ids.discard(post.author_id)
+    if ids:
+        mentioned = Mention.objects.filter(post=post).values("account_id")
+        ids -= set(Block.objects.filter(account_id__in=ids, target_id__in=mentioned).values_list("account_id", flat=True))
+        ids -= set(active_mutes().filter(account_id__in=ids, target_id__in=mentioned).values_list("account_id", flat=True))
+    return ids
 
 
 def fan_out_post(post_id: int) -> int:

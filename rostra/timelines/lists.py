@@ -69,6 +69,13 @@ def members(owner: Account, list_id: Any, *, limit: int = 40, max_id: int | None
     return list(qs.order_by("-id")[:limit])
 
 
+def members_page(owner: Account, list_id: Any, req: PageRequest) -> Page[Account]:
+    """The list's members as a page keyed by account id (newest account first), for the API."""
+    lst = get_list(owner, list_id)
+    qs = Account.objects.filter(pk__in=_current_members(lst).values("account_id"), suspended_at__isnull=True)
+    return paginate(qs, req)
+
+
 def list_timeline(owner: Account, list_id: Any, req: PageRequest) -> Page[Post]:
     """Posts and reposts by the list's members that the owner may see, newest first."""
     lst = get_list(owner, list_id)
@@ -152,8 +159,11 @@ def add_members(owner: Account, list_id: Any, account_ids: list[Any]) -> None:
         raise ValidationError("Name at least one account to add.", field="account_ids")
     followed = set(Follow.objects.filter(follower_id=owner.pk, target_id__in=ids).values_list("target_id", flat=True))
     if followed != ids:
-        # Whether the account exists or not, the answer is the same: you must follow it first.
-        raise NotFound("You can only add accounts you follow to a list.")
+        # As in Mastodon: an unknown account is missing (NotFound), a known one you do not
+        # follow is invalid input (a 422 in the API).
+        if Account.objects.filter(pk__in=ids - followed).count() != len(ids - followed):
+            raise NotFound("No such account.")
+        raise ValidationError("You can only add accounts you follow to a list.", field="account_ids")
     with transaction.atomic():
         if ListMember.objects.filter(list=lst).exclude(account_id__in=ids).count() + len(ids) > MAX_MEMBERS:
             raise ValidationError(f"A list can have at most {MAX_MEMBERS} members.")

@@ -4,7 +4,7 @@ from django.db import models
 
 from rostra.accounts.models import Account
 from rostra.core.models import OpaqueIdModel
-from rostra.posts.models import Post
+from rostra.posts.models import Hashtag, Post
 
 
 class HomeEntry(models.Model):
@@ -99,3 +99,32 @@ class FilterStatus(OpaqueIdModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["filter", "post"], name="filter_status_unique")]
+
+
+class ConversationState(models.Model):
+    """One person's state of one direct conversation (a thread of direct posts they are in).
+
+    Conversations themselves are read from the posts at read time; this row only says how far
+    the person has read (``read_up_to``) and up to which post they removed it from their list
+    (``hidden_up_to``: a newer post brings it back, as in Mastodon). Both are post ids."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversation_states")
+    thread_id = models.BigIntegerField()
+    read_up_to = models.BigIntegerField(default=0)
+    hidden_up_to = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "thread_id"], name="conversation_state_unique")]
+
+
+class FollowedTag(OpaqueIdModel):
+    """A person follows a hashtag (Mastodon's TagFollow): new public posts carrying it reach
+    their home timeline. The id is the cursor of ``GET /api/v1/followed_tags``."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="followed_tags")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "hashtag"], name="followed_tag_unique")]
+        indexes = [models.Index(fields=["hashtag", "account"], name="followed_tag_hashtag_idx")]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rostra.accounts.models import Account
 from rostra.core.pagination import Page, PageRequest, paginate
-from rostra.posts.models import ModerationState, Post, Visibility
+from rostra.posts.models import Media, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
 from rostra.timelines.models import HomeEntry, ListMember
 
@@ -37,6 +39,66 @@ def federated_public(viewer: Account | None, req: PageRequest) -> Page[Post]:
 
 def hashtag(viewer: Account | None, name: str, req: PageRequest) -> Page[Post]:
     qs = _public_base(viewer).filter(hashtags__name=name.strip().lstrip("#").lower())
+    return paginate(with_viewer_state(qs, viewer), req)
+
+
+def _with_media(qs: QuerySet[Post]) -> QuerySet[Post]:
+    return qs.filter(Exists(Media.objects.filter(post_id=OuterRef("pk"))))
+
+
+def _origin(qs: QuerySet[Post], *, local: bool, remote: bool) -> QuerySet[Post] | None:
+    """Mastodon's ``local``/``remote`` switches (both or neither: everything). None: nothing."""
+    if local and not remote:
+        return qs.filter(author__domain="")
+    if remote and not local:
+        return None  # Rostra does not federate yet: it has no remote posts
+    return qs
+
+
+def public(viewer: Account | None, req: PageRequest, *, local: bool = False, remote: bool = False, only_media: bool = False) -> Page[Post]:
+    """The public timeline as Mastodon's API serves it."""
+    qs = _origin(_public_base(viewer), local=local, remote=remote)
+    if qs is None:
+        return Page(items=[], next_max_id=None, prev_min_id=None)
+    if only_media:
+        qs = _with_media(qs)
+    return paginate(with_viewer_state(qs, viewer), req)
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    return sorted({n.strip().lstrip("#").lower() for n in names if n and n.strip().lstrip("#")})
+
+
+def tag_timeline(
+    viewer: Account | None,
+    name: str,
+    req: PageRequest,
+    *,
+    any_of: Iterable[str] = (),
+    all_of: Iterable[str] = (),
+    none_of: Iterable[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> Page[Post]:
+    """Public posts with the hashtag (or any of ``any_of``), with every one of ``all_of`` and none
+    of ``none_of``, as Mastodon's tag timeline. An unknown hashtag is an empty timeline."""
+    empty: Page[Post] = Page(items=[], next_max_id=None, prev_min_id=None)
+    wanted = _tag_names([name, *any_of])
+    if not wanted:
+        return empty
+    qs = _origin(_public_base(viewer), local=local, remote=remote)
+    if qs is None:
+        return empty
+    through = Post.hashtags.through
+    qs = qs.filter(Exists(through.objects.filter(post_id=OuterRef("pk"), hashtag__name__in=wanted)))
+    for required in _tag_names(all_of):
+        qs = qs.filter(Exists(through.objects.filter(post_id=OuterRef("pk"), hashtag__name=required)))
+    excluded = _tag_names(none_of)
+    if excluded:
+        qs = qs.exclude(Exists(through.objects.filter(post_id=OuterRef("pk"), hashtag__name__in=excluded)))
+    if only_media:
+        qs = _with_media(qs)
     return paginate(with_viewer_state(qs, viewer), req)
 
 

@@ -106,3 +106,23 @@ def test_timestamps_have_milliseconds_and_z():
     assert timestamp(t) == "2025-03-04T03:06:07.123Z"
     assert midnight(datetime(2025, 3, 4, 23, 59, tzinfo=UTC)) == "2025-03-04T00:00:00.000Z"
     assert timestamp(None) is None
+
+
+def test_maybe_scoped_lets_anonymous_readers_in_and_refuses_a_bad_token(db: None) -> None:
+    from django.http import HttpRequest
+    from django.test import RequestFactory
+
+    from rostra.api.http import ANONYMOUS, MaybeScoped
+
+    auth = MaybeScoped("read:statuses")
+    anonymous: HttpRequest = RequestFactory().get("/api/v1/statuses/1")
+    assert auth(anonymous) is ANONYMOUS
+    bad: HttpRequest = RequestFactory().get("/api/v1/statuses/1", HTTP_AUTHORIZATION="Bearer nope")
+    assert not auth(bad)
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(db: None) -> None:
+    from django.test import Client
+
+    r = Client(enforce_csrf_checks=True).post("/api/v1/no-such-thing", {"a": "b"})
+    assert r.status_code == 404 and r.json() == {"error": "Record not found"}

@@ -92,6 +92,14 @@ BAD_VALUES = [
     ("ROSTRA_WEB_WORKERS", "many"),
     ("ROSTRA_TASK_WORKERS", "65"),
     ("ROSTRA_LOG_LEVEL", "verbose"),
+    ("ROSTRA_RATE_LIMITS", "api_ip=lots"),
+    ("ROSTRA_RATE_LIMITS", "nonsense=5/5m"),
+    ("ROSTRA_RATE_LIMITS", "signup_ip=5/fortnight"),
+    ("ROSTRA_TRUSTED_PROXIES", "10.0.0.0/8,proxy.example"),
+    ("ROSTRA_STREAMING_PORT", "0"),
+    ("ROSTRA_STREAMING_PORT", "http"),
+    ("ROSTRA_STREAMING_URL", "https://social.example.org"),
+    ("ROSTRA_STREAMING_PUBLIC", "sometimes"),
 ]
 
 

@@ -63,7 +63,7 @@ def test_members_must_be_followed(world):
     lists.add_members(world.bob, lst.pk, [world.alice.pk, str(world.carol.pk)])
     lists.add_members(world.bob, lst.pk, [world.alice.pk])  # twice is harmless
     assert {a.pk for a in lists.members(world.bob, lst.pk)} == {world.alice.pk, world.carol.pk}
-    with pytest.raises(NotFound):
+    with pytest.raises(ValidationError):
         lists.add_members(world.bob, lst.pk, [world.alice.pk, world.eve.pk])  # all or nothing
     with pytest.raises(ValidationError):
         lists.add_members(world.bob, lst.pk, [])

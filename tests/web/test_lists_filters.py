@@ -47,8 +47,10 @@ def test_manage_members_and_read_the_list(client_for, world):
     make_post(world.carol, "carol is not in the list")
     page = c.get(f"/lists/{lst.pk}")
     assert b"a post for the list" in page.content and b"carol is not in the list" not in page.content
-    # Someone bob does not follow cannot be added.
-    assert c.post(f"/lists/{lst.pk}/members", {"account_id": world.eve.pk}).status_code == 404
+    # Someone bob does not follow cannot be added: the page says why (an unknown account is a 404).
+    refused = c.post(f"/lists/{lst.pk}/members", {"account_id": world.eve.pk})
+    assert refused.status_code == 400 and b"follow" in refused.content
+    assert c.post(f"/lists/{lst.pk}/members", {"account_id": "12345"}).status_code == 404
     c.post(f"/lists/{lst.pk}/members", {"account_id": world.alice.pk, "action": "remove"})
     assert not ListMember.objects.filter(list=lst).exists()
     assert post.pk

@@ -53,8 +53,9 @@ def _configuration() -> dict[str, Any]:
 
 
 def _streaming_url() -> str:
-    cfg = settings.ROSTRA
-    return f"{'wss' if cfg.https else 'ws'}://{cfg.domain}"
+    # The streaming process (rostra/streaming) listens on its own port, or behind the proxy's
+    # /api/v1/streaming route; clients append /api/v1/streaming to this.
+    return str(settings.ROSTRA.streaming_public_url)
 
 
 def _contact() -> dict[str, Any] | None:

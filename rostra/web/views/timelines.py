@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from urllib.parse import quote
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from rostra.accounts import queries as account_queries
+from rostra.accounts.models import Account
 from rostra.core.pagination import paginate
+from rostra.posts.models import Hashtag
 from rostra.posts.queries import bookmarked_posts, with_viewer_state
 from rostra.search import queries as search
 from rostra.timelines import queries as timelines
+from rostra.timelines import tags
 from rostra.web.cards import cards
 from rostra.web.forms import MAX_MEDIA, ComposeForm, SearchForm
-from rostra.web.http import account_required, domain_errors, is_htmx, me, viewer
+from rostra.web.http import account_required, back, domain_errors, is_htmx, me, viewer
 from rostra.web.views.common import more_url, page_request, render_timeline
 
 
@@ -59,9 +65,29 @@ def tag(request: HttpRequest, tag: str) -> HttpResponse:
     account = viewer(request)
     name = tag.lstrip("#")[:100]
     page = timelines.hashtag(account, name, page_request(request))
+    following = tags.follows_name(account, name)
     return render_timeline(
-        request, "rostra/tag.html", page, account, {"tag": name, "nav": "search"}, empty=f"No public posts with #{name} yet.", filter_context="public"
+        request, "rostra/tag.html", page, account, {"tag": name, "nav": "search", "following": following, "signed_in": account is not None},
+        empty=f"No public posts with #{name} yet.", filter_context="public",
     )
+
+
+def _tag_button(act: Callable[[Account, str], Hashtag], done: str) -> Callable[[HttpRequest, str], HttpResponse]:
+    """The hashtag page's Follow / Unfollow button: a plain form post, then back to the page."""
+
+    @require_POST
+    @domain_errors
+    @account_required
+    def view(request: HttpRequest, tag: str) -> HttpResponse:
+        hashtag = act(me(request), tag)
+        messages.success(request, done.format(name=f"#{hashtag.display_name or hashtag.name}"))
+        return back(request, f"/tags/{quote(hashtag.name)}")
+
+    return view
+
+
+tag_follow = _tag_button(tags.follow_tag, "You follow {name} now: its new public posts appear in your home timeline.")
+tag_unfollow = _tag_button(tags.unfollow_tag, "You no longer follow {name}.")
 
 
 @require_GET

@@ -1,0 +1,315 @@
+"""Instance extras phone apps ask for on start-up: peers, weekly activity, the extended
+description, privacy policy and terms, translation languages, domain blocks and languages.
+See docs/api-compatibility.md (Accounts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.html import escape
+from ninja import Router, Schema
+
+from rostra.accounts import queries as account_queries
+from rostra.api import schemas
+from rostra.api.http import ApiError
+
+router = Router(tags=["instance"])
+
+
+class Activity(Schema):
+    week: str
+    statuses: str
+    logins: str
+    registrations: str
+
+
+class ExtendedDescription(Schema):
+    updated_at: str | None
+    content: str
+
+
+class PrivacyPolicy(Schema):
+    updated_at: str
+    content: str
+
+
+class TermsOfService(Schema):
+    effective_date: str
+    effective: bool
+    content: str
+    succeeded_by: str | None
+
+
+class DomainBlock(Schema):
+    domain: str
+    digest: str
+    severity: str
+    comment: str | None = None
+
+
+class Language(Schema):
+    code: str
+    name: str
+
+
+# ISO 639-1: the codes a post's ``language`` may carry, with their English names (as Mastodon lists them).
+LANGUAGES: dict[str, str] = {
+    "aa": "Afar",
+    "ab": "Abkhaz",
+    "ae": "Avestan",
+    "af": "Afrikaans",
+    "ak": "Akan",
+    "am": "Amharic",
+    "an": "Aragonese",
+    "ar": "Arabic",
+    "as": "Assamese",
+    "av": "Avaric",
+    "ay": "Aymara",
+    "az": "Azerbaijani",
+    "ba": "Bashkir",
+    "be": "Belarusian",
+    "bg": "Bulgarian",
+    "bh": "Bihari",
+    "bi": "Bislama",
+    "bm": "Bambara",
+    "bn": "Bengali",
+    "bo": "Tibetan",
+    "br": "Breton",
+    "bs": "Bosnian",
+    "ca": "Catalan",
+    "ce": "Chechen",
+    "ch": "Chamorro",
+    "co": "Corsican",
+    "cr": "Cree",
+    "cs": "Czech",
+    "cu": "Old Church Slavonic",
+    "cv": "Chuvash",
+    "cy": "Welsh",
+    "da": "Danish",
+    "de": "German",
+    "dv": "Divehi",
+    "dz": "Dzongkha",
+    "ee": "Ewe",
+    "el": "Greek",
+    "en": "English",
+    "eo": "Esperanto",
+    "es": "Spanish",
+    "et": "Estonian",
+    "eu": "Basque",
+    "fa": "Persian",
+    "ff": "Fula",
+    "fi": "Finnish",
+    "fj": "Fijian",
+    "fo": "Faroese",
+    "fr": "French",
+    "fy": "Western Frisian",
+    "ga": "Irish",
+    "gd": "Scottish Gaelic",
+    "gl": "Galician",
+    "gn": "Guarani",
+    "gu": "Gujarati",
+    "gv": "Manx",
+    "ha": "Hausa",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "ho": "Hiri Motu",
+    "hr": "Croatian",
+    "ht": "Haitian",
+    "hu": "Hungarian",
+    "hy": "Armenian",
+    "hz": "Herero",
+    "ia": "Interlingua",
+    "id": "Indonesian",
+    "ie": "Interlingue",
+    "ig": "Igbo",
+    "ii": "Nuosu",
+    "ik": "Inupiaq",
+    "io": "Ido",
+    "is": "Icelandic",
+    "it": "Italian",
+    "iu": "Inuktitut",
+    "ja": "Japanese",
+    "jv": "Javanese",
+    "ka": "Georgian",
+    "kg": "Kongo",
+    "ki": "Kikuyu",
+    "kj": "Kwanyama",
+    "kk": "Kazakh",
+    "kl": "Kalaallisut",
+    "km": "Khmer",
+    "kn": "Kannada",
+    "ko": "Korean",
+    "kr": "Kanuri",
+    "ks": "Kashmiri",
+    "ku": "Kurmanji (Kurdish)",
+    "kv": "Komi",
+    "kw": "Cornish",
+    "ky": "Kyrgyz",
+    "la": "Latin",
+    "lb": "Luxembourgish",
+    "lg": "Ganda",
+    "li": "Limburgish",
+    "ln": "Lingala",
+    "lo": "Lao",
+    "lt": "Lithuanian",
+    "lu": "Luba-Katanga",
+    "lv": "Latvian",
+    "mg": "Malagasy",
+    "mh": "Marshallese",
+    "mi": "Māori",
+    "mk": "Macedonian",
+    "ml": "Malayalam",
+    "mn": "Mongolian",
+    "mr": "Marathi",
+    "ms": "Malay",
+    "mt": "Maltese",
+    "my": "Burmese",
+    "na": "Nauru",
+    "nb": "Norwegian Bokmål",
+    "nd": "Northern Ndebele",
+    "ne": "Nepali",
+    "ng": "Ndonga",
+    "nl": "Dutch",
+    "nn": "Norwegian Nynorsk",
+    "no": "Norwegian",
+    "nr": "Southern Ndebele",
+    "nv": "Navajo",
+    "ny": "Chichewa",
+    "oc": "Occitan",
+    "oj": "Ojibwe",
+    "om": "Oromo",
+    "or": "Oriya",
+    "os": "Ossetian",
+    "pa": "Panjabi",
+    "pi": "Pāli",
+    "pl": "Polish",
+    "ps": "Pashto",
+    "pt": "Portuguese",
+    "qu": "Quechua",
+    "rm": "Romansh",
+    "rn": "Kirundi",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "rw": "Kinyarwanda",
+    "sa": "Sanskrit",
+    "sc": "Sardinian",
+    "sd": "Sindhi",
+    "se": "Northern Sami",
+    "sg": "Sango",
+    "si": "Sinhala",
+    "sk": "Slovak",
+    "sl": "Slovenian",
+    "sm": "Samoan",
+    "sn": "Shona",
+    "so": "Somali",
+    "sq": "Albanian",
+    "sr": "Serbian",
+    "ss": "Swati",
+    "st": "Southern Sotho",
+    "su": "Sundanese",
+    "sv": "Swedish",
+    "sw": "Swahili",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "tg": "Tajik",
+    "th": "Thai",
+    "ti": "Tigrinya",
+    "tk": "Turkmen",
+    "tl": "Tagalog",
+    "tn": "Tswana",
+    "to": "Tonga",
+    "tr": "Turkish",
+    "ts": "Tsonga",
+    "tt": "Tatar",
+    "tw": "Twi",
+    "ty": "Tahitian",
+    "ug": "Uyghur",
+    "uk": "Ukrainian",
+    "ur": "Urdu",
+    "uz": "Uzbek",
+    "ve": "Venda",
+    "vi": "Vietnamese",
+    "vo": "Volapük",
+    "wa": "Walloon",
+    "wo": "Wolof",
+    "xh": "Xhosa",
+    "yi": "Yiddish",
+    "yo": "Yoruba",
+    "za": "Zhuang",
+    "zh": "Chinese",
+    "zu": "Zulu",
+}
+
+
+@router.get("/v1/instance/peers", response=list[str], auth=None, summary="Domains this instance knows ([]: no federation yet)")
+def peers(request: HttpRequest) -> list[str]:
+    return []
+
+
+@router.get("/v1/instance/activity", response=list[Activity], auth=None, summary="Weekly local activity over the last 12 weeks")
+def activity(request: HttpRequest) -> list[dict[str, str]]:
+    return [
+        {
+            "week": str(int(w.week.timestamp())),
+            "statuses": str(w.statuses),
+            "logins": str(w.logins),
+            "registrations": str(w.registrations),
+        }
+        for w in account_queries.weekly_activity()
+    ]
+
+
+@router.get(
+    "/v1/instance/extended_description",
+    response=ExtendedDescription,
+    auth=None,
+    summary="The instance's description as HTML",
+)
+def extended_description(request: HttpRequest) -> dict[str, Any]:
+    text = settings.ROSTRA.instance_description.strip()
+    # The description is a setting, not a record: there is no time it was last changed.
+    return {"updated_at": None, "content": f"<p>{escape(text)}</p>" if text else ""}
+
+
+@router.get(
+    "/v1/instance/privacy_policy",
+    response={200: PrivacyPolicy, 404: schemas.Error},
+    auth=None,
+    summary="The privacy policy (404: Rostra publishes none)",
+)
+def privacy_policy(request: HttpRequest) -> Any:
+    raise ApiError(404, "Record not found")
+
+
+@router.get(
+    "/v1/instance/terms_of_service",
+    response={200: TermsOfService, 404: schemas.Error},
+    auth=None,
+    summary="The terms of service (404: Rostra publishes none)",
+)
+def terms_of_service(request: HttpRequest) -> Any:
+    raise ApiError(404, "Record not found")
+
+
+@router.get(
+    "/v1/instance/translation_languages",
+    response=dict[str, list[str]],
+    auth=None,
+    summary="Translation pairs ({}: Rostra does not translate)",
+)
+def translation_languages(request: HttpRequest) -> dict[str, list[str]]:
+    return {}
+
+
+@router.get(
+    "/v1/instance/domain_blocks", response=list[DomainBlock], auth=None, summary="Blocked domains ([]: no federation yet)"
+)
+def domain_blocks(request: HttpRequest) -> list[dict[str, Any]]:
+    return []
+
+
+@router.get("/v1/instance/languages", response=list[Language], auth=None, summary="The languages posts may be written in")
+def languages(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": code, "name": name} for code, name in LANGUAGES.items()]

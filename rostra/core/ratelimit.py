@@ -1,0 +1,352 @@
+"""Rate limits: fixed-window counters in Redis, or in the database when there is no Redis.
+
+One limiter for the whole instance (see docs/api-compatibility.md, "Rate limits"). A check is
+``hit(rule, identity)``: it counts one request in the rule's current window and says whether the
+request is within the limit, how many remain and when the window ends.
+
+Backends: Redis (``INCR`` + ``EXPIRE`` in one round trip) when ``REDIS_URL`` is set, else one
+upsert on a database row. When Redis cannot be reached the limiter falls back to the database for
+``REDIS_RETRY_S`` seconds, then tries Redis again: the limits still hold while Redis is down
+(counts restart in the other store, which is at worst a window's grace).
+
+The limits are settings (``ROSTRA_RATE_LIMITS``, parsed by ``parse_limits``), the client address
+comes from ``client_ip`` (``ROSTRA_TRUSTED_PROXIES``); IPv6 clients are grouped by /64, because
+one subscriber gets a whole /64.
+
+Pure functions at the top (``parse_limits``, ``parse_networks``) are also used by the settings
+loader, so this module imports Django only inside functions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    limit: int
+    period_s: int
+
+
+# Mastodon's and GoToSocial's numbers (../shared/SECURITY-TESTS.md E1-E3).
+DEFAULT_RULES: dict[str, tuple[int, int]] = {
+    "api_token": (300, 300),  # every API request, per access token
+    "api_user": (1500, 300),  # every API request, per person (all their tokens)
+    "api_ip": (300, 300),  # anonymous API requests, per IP (IPv6 per /64)
+    "login_ip": (25, 300),  # sign-in attempts (web form and OAuth password grant), per IP
+    "login_account": (25, 3600),  # failed sign-ins, per account name
+    "signup_ip": (5, 1800),  # sign-ups (web and API), per IP; raise it for a surge
+    "media": (30, 1800),  # media uploads, per account
+    "delete": (30, 1800),  # post deletions and un-reposts, per account
+}
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+REDIS_RETRY_S = 30
+KEY_PREFIX = "rl:"
+
+
+def parse_limits(raw: str) -> dict[str, Rule]:
+    """``"signup_ip=20/30m, api_ip=600/5m"`` (and ``scale=N`` to multiply every limit) -> rules.
+
+    Raises ValueError with a message naming the bad part."""
+    counts = dict(DEFAULT_RULES)
+    scale = 1
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name, sep, value = (s.strip() for s in part.partition("="))
+        if not sep:
+            raise ValueError(f"{part!r} is not name=count/period")
+        if name == "scale":
+            if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+                raise ValueError(f"scale={value!r} must be a whole number from 1 to 1000000")
+            scale = int(value)
+            continue
+        if name not in DEFAULT_RULES:
+            raise ValueError(f"{name!r} is not a rate limit; known: {', '.join(DEFAULT_RULES)}, scale")
+        count, slash, period = value.partition("/")
+        if not slash or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"{part!r} needs a count of at least 1 and a period, e.g. {name}=300/5m")
+        period = period.strip()
+        unit = _UNITS.get(period[-1:]) if period else None
+        if unit is None or not period[:-1].isdigit() or not 1 <= int(period[:-1]) * unit <= 7 * 86400:
+            raise ValueError(f"{part!r}: the period must be like 30s, 5m, 1h or 1d (at most 7 days)")
+        counts[name] = (int(count), int(period[:-1]) * unit)
+    return {name: Rule(name, limit * scale, period) for name, (limit, period) in counts.items()}
+
+
+def parse_networks(raw: str) -> tuple[str, ...]:
+    """``"10.0.0.0/8, ::1"`` -> normalised networks; raises ValueError naming a bad entry."""
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if part:
+            try:
+                out.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+# --- Client addresses ----------------------------------------------------------------------
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1 : value.index("]")]
+    try:
+        addr = ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def client_ip(meta: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) -> str:
+    """The client's address: REMOTE_ADDR, unless that is a trusted proxy; then the right-most
+    address in X-Forwarded-For that is not a trusted proxy (clients can prepend anything)."""
+    networks = [ipaddress.ip_network(n) for n in trusted_proxies]
+    remote = _address(str(meta.get("REMOTE_ADDR", "")))
+    if remote is None:
+        return "unknown"
+
+    def trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(addr.version == n.version and addr in n for n in networks)
+
+    if networks and trusted(remote):
+        hops = [a for a in (_address(h) for h in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")) if a is not None]
+        for hop in reversed(hops):
+            if not trusted(hop):
+                return str(hop)
+        if hops:
+            return str(hops[0])
+    return str(remote)
+
+
+def ip_group(ip: str) -> str:
+    """The unit an IP limit counts: the address for IPv4, the /64 for IPv6."""
+    addr = _address(ip)
+    if isinstance(addr, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr) if addr is not None else ip
+
+
+# --- Results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: Rule
+    count: int
+    reset_at: float  # epoch seconds when the window ends
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.rule.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.rule.limit - self.count)
+
+    def retry_after(self, at: float | None = None) -> int:
+        return max(1, int(self.reset_at - (time.time() if at is None else at) + 0.999))
+
+
+class LimiterUnavailable(Exception):
+    """Neither backend could count: callers decide (sign-in fails closed)."""
+
+
+# --- Backends --------------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    name: str
+
+    def incr(self, key: str, period_s: int, now: float) -> int: ...
+
+    def peek(self, key: str, now: float) -> int: ...
+
+    def clear(self) -> None: ...
+
+
+class DatabaseBackend:
+    """One row per (rule, identity, window); an atomic upsert counts."""
+
+    name = "database"
+
+    def _table(self) -> str:
+        from rostra.core.models import RateLimitCounter
+
+        return RateLimitCounter._meta.db_table
+
+    def incr(self, key: str, period_s: int, now: float) -> int:
+        from django.db import connection
+
+        table = connection.ops.quote_name(self._table())
+        expires = int(now // period_s * period_s + period_s)
+        with connection.cursor() as cur:
+            cur.execute(
+                f'INSERT INTO {table} ("key", "count", "expires_at") VALUES (%s, 1, %s) '  # noqa: S608 - the table name is ours
+                f'ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + 1 RETURNING "count"',
+                [key, expires],
+            )
+            row = cur.fetchone()
+        if random.random() < 0.002:  # noqa: S311 - not a secret; prune now and then
+            self.prune(now)
+        return int(row[0]) if row else 1
+
+    def peek(self, key: str, now: float) -> int:
+        from rostra.core.models import RateLimitCounter
+
+        row = RateLimitCounter.objects.filter(key=key, expires_at__gt=int(now)).values_list("count", flat=True).first()
+        return int(row or 0)
+
+    def prune(self, now: float | None = None) -> int:
+        from rostra.core.models import RateLimitCounter
+
+        deleted, _ = RateLimitCounter.objects.filter(expires_at__lte=int(time.time() if now is None else now)).delete()
+        return deleted
+
+    def clear(self) -> None:
+        from rostra.core.models import RateLimitCounter
+
+        RateLimitCounter.objects.all().delete()
+
+
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.url = url
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5, retry_on_timeout=False)
+
+    def incr(self, key: str, period_s: int, now: float) -> int:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.incr(KEY_PREFIX + key)
+        pipe.expire(KEY_PREFIX + key, period_s + 1, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def peek(self, key: str, now: float) -> int:
+        value = self.client.get(KEY_PREFIX + key)
+        return int(value) if value is not None else 0
+
+    def clear(self) -> None:
+        keys = list(self.client.scan_iter(match=KEY_PREFIX + "*", count=1000))
+        if keys:
+            self.client.delete(*keys)
+
+
+class Limiter:
+    """Redis first (when configured), the database when Redis is down or absent."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.database = DatabaseBackend()
+        self.redis = RedisBackend(redis_url) if redis_url else None
+        self._redis_down_until = 0.0
+        self._lock = threading.Lock()
+
+    def _backends(self) -> list[Backend]:
+        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+            return [self.redis, self.database]
+        return [self.database]
+
+    def _run(self, op: str, *args: Any) -> int:
+        error: Exception | None = None
+        for backend in self._backends():
+            try:
+                return int(getattr(backend, op)(*args))
+            except Exception as exc:  # noqa: BLE001 - any backend failure moves on to the next one
+                error = exc
+                if backend is self.redis:
+                    with self._lock:
+                        self._redis_down_until = time.monotonic() + REDIS_RETRY_S
+                    log.warning("rate limiter: Redis unreachable (%s); counting in the database for %ss", exc, REDIS_RETRY_S)
+                else:
+                    log.error("rate limiter: the database backend failed: %s", exc)
+        raise LimiterUnavailable(str(error))
+
+    @property
+    def backend_name(self) -> str:
+        return self._backends()[0].name
+
+    def hit(self, rule: Rule, identity: str, *, now: float | None = None) -> Verdict:
+        """Count one request against ``rule`` for ``identity``."""
+        at = time.time() if now is None else now
+        window = int(at // rule.period_s)
+        key = f"{rule.name}:{identity}:{window}"
+        count = self._run("incr", key, rule.period_s, at)
+        return Verdict(rule, count, (window + 1) * rule.period_s)
+
+    def peek(self, rule: Rule, identity: str, *, now: float | None = None) -> Verdict:
+        """The current count without adding to it."""
+        at = time.time() if now is None else now
+        window = int(at // rule.period_s)
+        count = self._run("peek", f"{rule.name}:{identity}:{window}", at)
+        return Verdict(rule, count, (window + 1) * rule.period_s)
+
+    def reset(self) -> None:
+        """Forget every count (tests; `rostra` admins after a false alarm)."""
+        self._redis_down_until = 0.0
+        for backend in (self.redis, self.database):
+            if backend is not None:
+                try:
+                    backend.clear()
+                except Exception as exc:  # noqa: BLE001 - a store that is down has nothing to clear
+                    log.info("rate limiter: could not clear %s: %s", backend.name, exc)
+
+
+_limiters: dict[str | None, Limiter] = {}
+
+
+def limiter() -> Limiter:
+    """The limiter for the configured REDIS_URL (one per process)."""
+    from django.conf import settings
+
+    url = settings.ROSTRA.redis_url
+    found = _limiters.get(url)
+    if found is None:
+        found = _limiters.setdefault(url, Limiter(url))
+    return found
+
+
+_rules_cache: dict[str, dict[str, Rule]] = {}
+
+
+def rules() -> dict[str, Rule]:
+    """The configured rules (``ROSTRA_RATE_LIMITS`` over the defaults)."""
+    from django.conf import settings
+
+    raw = str(getattr(settings.ROSTRA, "rate_limits", "") or "")
+    found = _rules_cache.get(raw)
+    if found is None:
+        found = _rules_cache.setdefault(raw, parse_limits(raw))
+    return found
+
+
+def reset_all(*, database: bool = True) -> None:
+    """Forget every counter in every limiter of this process, and every Redis outage.
+    ``database=False`` leaves the database rows alone (a test's transaction rolls them back)."""
+    for lim in list(_limiters.values()):
+        if database:
+            lim.reset()
+            continue
+        lim._redis_down_until = 0.0
+        if lim.redis is not None:
+            try:
+                lim.redis.clear()
+            except Exception as exc:  # noqa: BLE001 - a store that is down has nothing to clear
+                log.info("rate limiter: could not clear redis: %s", exc)
