@@ -17,11 +17,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from rostra.accounts.models import Account, Block, Follow, FollowRequest, Mute, Role, User
+from rostra.accounts.models import Account, AccountNote, Block, Endorsement, Follow, FollowRequest, Mute, Role, User
 from rostra.core import events
 from rostra.core.clock import now
 from rostra.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
+from rostra.core.languages import is_language
 from rostra.core.text import render
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
@@ -215,7 +216,11 @@ def unfollow(follower: Account, target: Account) -> None:
 
 
 def _delete_follow(follower: Account, target: Account) -> bool:
+    """End a follow, and with it the follower's endorsement of the target (as Mastodon does):
+    unfollowing, being removed from the followers and blocking all come through here. The follow
+    goes first: its row lock makes a concurrent ``endorse`` wait, then find no follow."""
     deleted, _ = Follow.objects.filter(follower=follower, target=target).delete()
+    Endorsement.objects.filter(account=follower, target=target).delete()
     if deleted:
         Account.objects.filter(pk=follower.pk, following_count__gt=0).update(following_count=F("following_count") - 1)
         Account.objects.filter(pk=target.pk, followers_count__gt=0).update(followers_count=F("followers_count") - 1)
@@ -289,14 +294,29 @@ def change_password(user: User, old_password: str, new_password: str) -> None:
     user.save(update_fields=["password"])
 
 
-def update_preferences(user: User, *, default_visibility: str | None = None, default_sensitive: bool | None = None) -> None:
+def _check_language(default_language: str | None) -> str | None:
+    """A default posting language as stored: an ISO 639-1 code in lower case, or "" for none."""
+    if default_language is None:
+        return None
+    code = default_language.strip().lower()
+    if code and not is_language(code):
+        raise ValidationError("Choose a language by its two-letter ISO 639-1 code, such as en or de.", field="default_language")
+    return code
+
+
+def update_preferences(
+    user: User, *, default_visibility: str | None = None, default_sensitive: bool | None = None, default_language: str | None = None
+) -> None:
+    language = _check_language(default_language)
     if default_visibility is not None:
         if default_visibility not in {"public", "unlisted", "private", "direct"}:
             raise ValidationError("Choose public, unlisted, followers only or mentioned people only.", field="default_visibility")
         user.default_visibility = default_visibility
     if default_sensitive is not None:
         user.default_sensitive = default_sensitive
-    user.save(update_fields=["default_visibility", "default_sensitive"])
+    if language is not None:
+        user.default_language = language
+    user.save(update_fields=["default_visibility", "default_sensitive", "default_language"])
 
 
 def delete_account(user: User, password: str) -> None:
@@ -348,16 +368,25 @@ def set_role(user: User, role: str) -> None:
 
 
 def update_credentials(
-    account: Account, change: ProfileUpdate, *, default_visibility: str | None = None, default_sensitive: bool | None = None
+    account: Account,
+    change: ProfileUpdate,
+    *,
+    default_visibility: str | None = None,
+    default_sensitive: bool | None = None,
+    default_language: str | None = None,
 ) -> Account:
     """The profile and the posting preferences together, or nothing: bad input in either part
     writes neither (a stored image is removed again)."""
     if default_visibility is not None and default_visibility not in {"public", "unlisted", "private", "direct"}:
         raise ValidationError("Choose public, unlisted, private or direct.", field="default_visibility")
+    _check_language(default_language)
     with transaction.atomic():
         account = update_profile(account, change)
-        if (default_visibility is not None or default_sensitive is not None) and account.user is not None:
-            update_preferences(account.user, default_visibility=default_visibility, default_sensitive=default_sensitive)
+        preferences = (default_visibility, default_sensitive, default_language)
+        if any(p is not None for p in preferences) and account.user is not None:
+            update_preferences(
+                account.user, default_visibility=default_visibility, default_sensitive=default_sensitive, default_language=default_language
+            )
     return account
 
 
@@ -377,3 +406,31 @@ def dismiss_suggestion(account: Account, target: Account) -> None:
     from rostra.accounts.models import SuggestionDismissal
 
     SuggestionDismissal.objects.get_or_create(account=account, target=target)
+
+
+# --- Private notes on accounts and endorsements (Mastodon's /accounts/:id/note, /pin, /unpin)
+
+MAX_ACCOUNT_NOTE = 2000  # Mastodon's AccountNote limit
+
+
+def set_account_note(account: Account, target: Account, comment: str) -> None:
+    """Write ``account``'s private note on ``target``; an empty (or blank) comment removes it."""
+    comment = comment or ""
+    if len(comment) > MAX_ACCOUNT_NOTE:
+        raise ValidationError(f"A note is at most {MAX_ACCOUNT_NOTE} characters.", field="comment")
+    if not comment.strip():
+        AccountNote.objects.filter(account=account, target=target).delete()
+        return
+    AccountNote.objects.update_or_create(account=account, target=target, defaults={"comment": comment})
+
+
+def endorse(account: Account, target: Account) -> None:
+    """Feature ``target`` on ``account``'s profile. Only people one follows can be endorsed."""
+    with transaction.atomic():
+        if not Follow.objects.select_for_update().filter(follower=account, target=target).exists():
+            raise ValidationError("You must be already following the person you want to endorse.")
+        Endorsement.objects.get_or_create(account=account, target=target)
+
+
+def unendorse(account: Account, target: Account) -> None:
+    Endorsement.objects.filter(account=account, target=target).delete()

@@ -33,6 +33,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Preferences
     default_visibility = models.CharField(max_length=16, default="public")
     default_sensitive = models.BooleanField(default=False)
+    default_language = models.CharField(max_length=8, blank=True, default="")  # ISO 639-1; "" for none
 
     objects = UserManager()
     USERNAME_FIELD = "username"
@@ -167,3 +168,28 @@ class AnnouncementRead(OpaqueIdModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "announcement"], name="announcement_read_unique")]
+
+
+class AccountNote(OpaqueIdModel):
+    """``account``'s private note about ``target`` (Mastodon's ``POST /accounts/:id/note``): only its writer sees it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="account_notes")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    comment = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "target"], name="account_note_unique")]
+
+
+class Endorsement(OpaqueIdModel):
+    """``account`` features ``target`` on its profile (Mastodon's endorsements, ``AccountPin``).
+    Only people one follows can be endorsed; ending the follow ends the endorsement."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="endorsements")
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="endorsed_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "target"], name="endorsement_unique")]
+        indexes = [models.Index(fields=["target", "account"], name="endorsement_target_idx")]

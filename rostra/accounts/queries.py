@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from rostra.accounts.models import Account, Block, Follow, FollowRequest, Role, User
+from rostra.accounts.models import Account, AccountNote, Block, Endorsement, Follow, FollowRequest, Role, User
 from rostra.accounts.policies import active_mutes
 from rostra.core.errors import NotFound
 from rostra.core.pagination import Page, PageRequest, paginate
+
+_Row = TypeVar("_Row", bound=Follow | Endorsement)
 
 
 def get_local_account(username: str) -> Account:
@@ -48,14 +50,17 @@ class Relationship:
     blocking: bool = False
     blocked_by: bool = False
     muting: bool = False
+    endorsed: bool = False  # the viewer features the target on their profile
+    note: str = ""  # the viewer's private note on the target ("" for none)
 
 
 def relationship(viewer: Account | None, target: Account) -> Relationship:
     if viewer is None:
         return Relationship()
-    if viewer.pk == target.pk:
-        return Relationship(is_self=True)
     v, t = viewer.pk, target.pk
+    if v == t:
+        own_note = AccountNote.objects.filter(account_id=v, target_id=t).values_list("comment", flat=True).first()
+        return Relationship(is_self=True, note=own_note or "")
     # One query: each fact is an EXISTS on the target row.
     row = (
         Account.objects.filter(pk=t)
@@ -66,13 +71,16 @@ def relationship(viewer: Account | None, target: Account) -> Relationship:
             r_blocking=Exists(Block.objects.filter(account_id=v, target_id=t)),
             r_blocked_by=Exists(Block.objects.filter(account_id=t, target_id=v)),
             r_muting=Exists(active_mutes().filter(account_id=v, target_id=t)),
+            r_endorsed=Exists(Endorsement.objects.filter(account_id=v, target_id=t)),
+            r_note=Subquery(AccountNote.objects.filter(account_id=v, target_id=t).values("comment")[:1]),
         )
-        .values("r_following", "r_requested", "r_followed_by", "r_blocking", "r_blocked_by", "r_muting")
+        .values("r_following", "r_requested", "r_followed_by", "r_blocking", "r_blocked_by", "r_muting", "r_endorsed", "r_note")
         .first()
     )
     if row is None:
         return Relationship()
-    return Relationship(**{k[2:]: bool(val) for k, val in row.items()})
+    facts = {k[2:]: bool(val) for k, val in row.items() if k != "r_note"}
+    return Relationship(note=row["r_note"] or "", **facts)
 
 
 def _graph_page(rows: QuerySet[Follow], req: PageRequest, side: str) -> Page[Account]:
@@ -80,7 +88,7 @@ def _graph_page(rows: QuerySet[Follow], req: PageRequest, side: str) -> Page[Acc
     return Page(items=[getattr(r, side) for r in page.items], next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
 
 
-def _without_blocked(rows: QuerySet[Follow], viewer: Account | None, field: str) -> QuerySet[Follow]:
+def _without_blocked(rows: QuerySet[_Row], viewer: Account | None, field: str) -> QuerySet[_Row]:
     """Leave out the people the viewer blocks or is blocked by."""
     if viewer is None:
         return rows
@@ -208,27 +216,52 @@ def relationships(viewer: Account, targets: list[Account]) -> list[RelationshipD
     if not ids:
         return []
     v = viewer.pk
-    follows = {f.target_id: f for f in Follow.objects.filter(follower_id=v, target_id__in=ids)}
-    followed_by = set(Follow.objects.filter(target_id=v, follower_id__in=ids).values_list("follower_id", flat=True))
-    requested = set(FollowRequest.objects.filter(requester_id=v, target_id__in=ids).values_list("target_id", flat=True))
-    requested_by = set(FollowRequest.objects.filter(target_id=v, requester_id__in=ids).values_list("requester_id", flat=True))
-    blocking = set(Block.objects.filter(account_id=v, target_id__in=ids).values_list("target_id", flat=True))
-    blocked_by = set(Block.objects.filter(target_id=v, account_id__in=ids).values_list("account_id", flat=True))
-    mutes = dict(active_mutes().filter(account_id=v, target_id__in=ids).values_list("target_id", "hide_notifications"))
+    t = OuterRef("pk")
+    follow = Follow.objects.filter(follower_id=v, target_id=t)
+    mute = active_mutes().filter(account_id=v, target_id=t)
+    # One query: each fact is an EXISTS (or a one-value subquery) on the target's row.
+    rows = {
+        row["pk"]: row
+        for row in Account.objects.filter(pk__in=ids)
+        .annotate(
+            r_following=Exists(follow),
+            r_showing_reblogs=Subquery(follow.values("show_reposts")[:1]),
+            r_notifying=Subquery(follow.values("notify")[:1]),
+            r_requested=Exists(FollowRequest.objects.filter(requester_id=v, target_id=t)),
+            r_requested_by=Exists(FollowRequest.objects.filter(target_id=v, requester_id=t)),
+            r_followed_by=Exists(Follow.objects.filter(follower_id=t, target_id=v)),
+            r_blocking=Exists(Block.objects.filter(account_id=v, target_id=t)),
+            r_blocked_by=Exists(Block.objects.filter(account_id=t, target_id=v)),
+            r_muting=Exists(mute),
+            r_muting_notifications=Subquery(mute.values("hide_notifications")[:1]),
+            r_endorsed=Exists(Endorsement.objects.filter(account_id=v, target_id=t)),
+            r_note=Subquery(AccountNote.objects.filter(account_id=v, target_id=t).values("comment")[:1]),
+        )
+        .values(
+            "pk", "r_following", "r_showing_reblogs", "r_notifying", "r_requested", "r_requested_by", "r_followed_by",
+            "r_blocking", "r_blocked_by", "r_muting", "r_muting_notifications", "r_endorsed", "r_note",
+        )
+    }
     out = []
-    for t in targets:
-        if t.pk == v:
-            out.append(RelationshipDetail(account=t, relationship=Relationship(is_self=True)))
+    for target in targets:
+        row = rows.get(target.pk)
+        if row is None:  # deleted since the caller read it: no relationship left
+            out.append(RelationshipDetail(account=target, relationship=Relationship()))
             continue
-        follow = follows.get(t.pk)
+        note = row["r_note"] or ""
+        if target.pk == v:
+            out.append(RelationshipDetail(account=target, relationship=Relationship(is_self=True, note=note)))
+            continue
         r = Relationship(
-            following=follow is not None, requested=t.pk in requested, followed_by=t.pk in followed_by,
-            blocking=t.pk in blocking, blocked_by=t.pk in blocked_by, muting=t.pk in mutes,
+            following=bool(row["r_following"]), requested=bool(row["r_requested"]), followed_by=bool(row["r_followed_by"]),
+            blocking=bool(row["r_blocking"]), blocked_by=bool(row["r_blocked_by"]), muting=bool(row["r_muting"]),
+            endorsed=bool(row["r_endorsed"]), note=note,
         )
         out.append(
             RelationshipDetail(
-                account=t, relationship=r, requested_by=t.pk in requested_by, muting_notifications=bool(mutes.get(t.pk, False)),
-                showing_reblogs=follow.show_reposts if follow is not None else False, notifying=follow.notify if follow is not None else False,
+                account=target, relationship=r, requested_by=bool(row["r_requested_by"]),
+                muting_notifications=bool(row["r_muting_notifications"]),
+                showing_reblogs=bool(row["r_showing_reblogs"]), notifying=bool(row["r_notifying"]),
             )
         )
     return out
@@ -270,6 +303,14 @@ def muted_accounts(viewer: Account, req: PageRequest) -> Page[Account]:
         setattr(row.target, "mute_expires_at", row.expires_at)  # noqa: B010 - a computed attribute, as annotations are
         items.append(row.target)
     return Page(items=items, next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
+
+
+def endorsements(viewer: Account | None, account: Account, req: PageRequest) -> Page[Account]:
+    """Whom ``account`` features on its profile, newest endorsement first; pages keyed by the
+    endorsement's id. Suspended accounts, and people the viewer blocks or is blocked by, are left
+    out (as in the followers list)."""
+    rows = Endorsement.objects.filter(account=account, target__suspended_at__isnull=True)
+    return _account_page(_without_blocked(rows, viewer, "target_id"), req, "target")
 
 
 def follow_requests(viewer: Account, req: PageRequest) -> Page[Account]:

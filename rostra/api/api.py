@@ -16,6 +16,7 @@ from rostra.api.endpoints import (
     apps,
     conversations,
     directory,
+    featured_tags,
     filters,
     instance,
     instance_extra,
@@ -66,6 +67,7 @@ for _module in (
     directory,
     announcements,
     instance_extra,
+    featured_tags,
 ):
     api.add_router("", _module.router)
 

@@ -17,6 +17,7 @@ from django.templatetags.static import static
 from rostra.accounts.models import Account, Role, User
 from rostra.accounts.queries import Relationship
 from rostra.api.models import AccessToken, Application
+from rostra.core import grants
 from rostra.moderation.models import Notice
 from rostra.notifications.models import Notification
 from rostra.posts import queries as post_queries
@@ -118,7 +119,7 @@ def credential_account(a: Account, *, follow_requests_count: int) -> dict[str, A
     out["source"] = {
         "privacy": user.default_visibility if user else "public",
         "sensitive": bool(user.default_sensitive) if user else False,
-        "language": "",
+        "language": user.default_language if user else "",
         "note": a.note,
         "fields": [
             {"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
@@ -163,9 +164,17 @@ def status_url(post: Post) -> str:
     return absolute(f"/@{post.author.username}/{post.pk}")
 
 
-def media_attachment(m: Media) -> dict[str, Any]:
-    url = absolute(f"/media/{m.file}")
-    preview = absolute(f"/media/{m.thumbnail}") if m.thumbnail else url
+def _granted(file_name: str, viewer_id: int | None) -> str:
+    """The file's URL; for a signed-in viewer with a grant, so apps (whose ``<img>`` requests carry
+    no token) can load the images of posts the door lets that viewer see (``rostra.core.grants``)."""
+    url = absolute(f"/media/{file_name}")
+    return f"{url}?g={grants.grant(file_name, viewer_id)}" if viewer_id is not None else url
+
+
+def media_attachment(m: Media, viewer_id: int | None = None) -> dict[str, Any]:
+    """Mastodon's MediaAttachment; with ``viewer_id``, its URLs carry that viewer's grant."""
+    url = _granted(m.file, viewer_id)
+    preview = _granted(m.thumbnail, viewer_id) if m.thumbnail else url
     small = {"width": m.width, "height": m.height, "size": f"{m.width}x{m.height}", "aspect": (m.width / m.height) if m.height else 1.0}
     return {
         "id": str(m.pk),
@@ -332,7 +341,7 @@ def status(post: Post, page: StatusPage, *, nested: bool = False) -> dict[str, A
         "visibility": post.visibility,
         "sensitive": bool(post.sensitive or post.moderation_label),
         "spoiler_text": spoiler,
-        "media_attachments": [media_attachment(m) for m in post.media.all()] if not post.repost_of_id else [],
+        "media_attachments": [media_attachment(m, page.viewer.pk if page.viewer else None) for m in post.media.all()] if not post.repost_of_id else [],
         "application": None,
         "mentions": [mention(a) for a in page.mentions.get(post.pk, [])],
         "tags": [tag(h) for h in page.tags.get(post.pk, [])],
@@ -379,8 +388,8 @@ def relationship(target: Account, r: Relationship, *, requested_by: bool = False
         "requested": r.requested,
         "requested_by": requested_by,
         "domain_blocking": False,
-        "endorsed": False,
-        "note": "",
+        "endorsed": r.endorsed,
+        "note": r.note,
     }
 
 

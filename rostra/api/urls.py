@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, re_path
+from django.urls import Resolver404, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
 
 from rostra.api import oauth_views
@@ -13,7 +13,17 @@ from rostra.api.http import error_response
 
 @csrf_exempt  # the API authenticates with bearer tokens, never cookies: a POST to a wrong path is a 404, not a CSRF page
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    """Anything else under /api/ answers Mastodon's 404, not the web UI's HTML page."""
+    """Anything else under /api/ answers Mastodon's 404, not the web UI's HTML page.
+
+    Mastodon (Rails) ignores a trailing slash, and clients send one here and there
+    (``/api/v1/timelines/home/``): such a path is answered by the endpoint without it."""
+    if rest.endswith("/") and rest.strip("/"):
+        try:
+            match = resolve("/api/" + rest.rstrip("/"))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return match.func(request, *match.args, **match.kwargs)
     return error_response(404, "Record not found")
 
 

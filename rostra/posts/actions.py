@@ -22,7 +22,7 @@ from rostra.core import events
 from rostra.core.clock import now
 from rostra.core.errors import NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
-from rostra.core.text import parse, render
+from rostra.core.text import Parsed, parse, render
 from rostra.moderation.gate import record as record_decision
 from rostra.moderation.gate import screen_post
 from rostra.posts import policies
@@ -147,17 +147,24 @@ class Draft:
     poll: PollDraft | None = None
 
 
-def create_post(author: Account, draft: Draft) -> Post:
-    """Validate, screen, and commit a new post. Raises ValidationError/NotFound; writes nothing then."""
-    if author.suspended_at is not None:
-        raise PermissionDenied("Your account is suspended.")
-    idem_key = f"idem:{author.pk}:{draft.idempotency_key}" if draft.idempotency_key else None
-    if idem_key:
-        earlier = cache.get(idem_key)
-        if earlier:
-            post = Post.objects.filter(pk=earlier, author=author).first()
-            if post is not None:
-                return post
+@dataclass
+class CheckedDraft:
+    """A draft that passed every check ``create_post`` makes before screening."""
+
+    text: str
+    spoiler: str
+    media: list[Media]
+    poll_options: list[str] | None
+    parent: Post | None
+    quoted: Post | None
+    mentions: list[Account]  # including the person replied to
+    parsed: Parsed
+
+
+def check_draft(author: Account, draft: Draft) -> CheckedDraft:
+    """Everything a new post must satisfy before it is screened: visibility, text, media, poll,
+    the post replied to and the post quoted (through the door), and mentions for direct posts.
+    Writes nothing; raises ValidationError / NotFound. Scheduled posts are checked with it too."""
     if draft.visibility not in Visibility.values:
         raise ValidationError("Choose who can see this post: public, unlisted, followers only or mentioned people only.", field="visibility")
     text, spoiler = _check_text(draft.text, draft.spoiler_text, bool(draft.media_ids))
@@ -179,8 +186,30 @@ def create_post(author: Account, draft: Draft) -> Post:
     mentions = _mentioned_accounts(parsed.mentions)
     if parent is not None and parent.author_id != author.pk and all(m.pk != parent.author_id for m in mentions):
         mentions.append(parent.author)  # a reply always reaches the person replied to
-    if draft.visibility == Visibility.DIRECT and not [m for m in mentions if m.pk != author.pk]:
-        raise ValidationError("A post for mentioned people only needs at least one @mention.", field="visibility")
+    return CheckedDraft(text, spoiler, media, poll_options, parent, quoted, mentions, parsed)
+
+
+def _default_language(author: Account) -> str:
+    """The language a post gets when its draft names none: the author's default posting language
+    (Mastodon's ``source[language]``), "" when they chose none."""
+    user = author.user if author.user_id is not None else None
+    return user.default_language if user is not None else ""
+
+
+def create_post(author: Account, draft: Draft) -> Post:
+    """Validate, screen, and commit a new post. Raises ValidationError/NotFound; writes nothing then."""
+    if author.suspended_at is not None:
+        raise PermissionDenied("Your account is suspended.")
+    idem_key = f"idem:{author.pk}:{draft.idempotency_key}" if draft.idempotency_key else None
+    if idem_key:
+        earlier = cache.get(idem_key)
+        if earlier:
+            post = Post.objects.filter(pk=earlier, author=author).first()
+            if post is not None:
+                return post
+    checked = check_draft(author, draft)
+    text, spoiler, media, poll_options = checked.text, checked.spoiler, checked.media, checked.poll_options
+    parent, quoted, mentions, parsed = checked.parent, checked.quoted, checked.mentions, checked.parsed
 
     # Screen inside the request, before anyone else can see it.
     decision = screen_post(
@@ -199,7 +228,7 @@ def create_post(author: Account, draft: Draft) -> Post:
             spoiler_text=spoiler,
             sensitive=draft.sensitive or bool(spoiler),
             visibility=draft.visibility,
-            language=(draft.language or "")[:16],
+            language=(draft.language or _default_language(author))[:16],
             in_reply_to=parent,
             in_reply_to_account=parent.author if parent else None,
             quote_of=quoted,

@@ -268,3 +268,18 @@ class ScheduledPost(OpaqueIdModel):
 
     def __str__(self) -> str:
         return f"scheduled {self.pk} at {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class FeaturedTag(OpaqueIdModel):
+    """A hashtag ``account`` shows on its profile (Mastodon's FeaturedTag); at most
+    ``rostra.posts.featured_tags.MAX_FEATURED_TAGS`` each. Its counts are computed when read."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="featured_tags")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="featured_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "hashtag"], name="featured_tag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} features #{self.hashtag_id}"

@@ -100,7 +100,7 @@ def vote(account: Account, poll_id: int, choices: Sequence[int]) -> Poll:
         if len(set(picked)) != len(picked):
             raise ValidationError("Each option can be chosen only once.", field="choices")
         if any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n_options for c in picked):
-            raise ValidationError("The chosen option does not exist.", field="choices")
+            raise ValidationError("The chosen vote option does not exist.", field="choices")
         PollVote.objects.bulk_create([PollVote(poll=poll, account=account, choice=c) for c in picked])
         PollOption.objects.filter(poll=poll, position__in=picked).update(votes_count=F("votes_count") + 1)
         Poll.objects.filter(pk=poll.pk).update(votes_count=F("votes_count") + len(picked), voters_count=F("voters_count") + 1)

@@ -273,12 +273,13 @@ def mark_poll_votes(viewer: Account | None, posts: list[Post]) -> None:
 
 def poll_view(poll: Poll, viewer: Account | None, *, author_id: int) -> PollView:
     """The poll as ``viewer`` sees it. Totals hidden by ``hide_totals`` show once it has ended
-    (as in Mastodon) and always to its author. Uses ``viewer_choices`` when marked."""
+    (as in Mastodon, to its author too: hiding the totals is a promise to every voter).
+    Uses ``viewer_choices`` when marked."""
     choices = getattr(poll, "viewer_choices", None)
     if choices is None:
         choices = sorted(PollVote.objects.filter(poll=poll, account_id=viewer.pk).values_list("choice", flat=True)) if viewer else []
     expired = poll.expires_at <= clock.now()
-    shown = expired or not poll.hide_totals or (viewer is not None and viewer.pk == author_id)
+    shown = expired or not poll.hide_totals
     options = [
         PollOptionView(
             title=o.title,

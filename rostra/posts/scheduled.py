@@ -23,16 +23,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from rostra.accounts.models import Account, Block
+from rostra.accounts.models import Account
 from rostra.core.clock import now
 from rostra.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from rostra.core.pagination import Page, PageRequest, paginate
-from rostra.core.text import parse
-from rostra.posts import policies
-from rostra.posts.actions import Draft, _check_media, _check_text, _mentioned_accounts, create_post
+from rostra.posts.actions import Draft, check_draft, create_post
 from rostra.posts.models import Media, Post, ScheduledPost, Visibility
-from rostra.posts.polls import PollDraft, check_poll
-from rostra.posts.queries import visible_posts
+from rostra.posts.polls import PollDraft
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +62,7 @@ def _check_draft(author: Account, draft: Draft) -> list[Media]:
     """Everything ``create_post`` checks before screening, without writing anything."""
     if author.suspended_at is not None:
         raise PermissionDenied("Your account is suspended.")
-    if draft.visibility not in Visibility.values:
-        raise ValidationError("Choose who can see this post: public, unlisted, followers only or mentioned people only.", field="visibility")
-    text, _ = _check_text(draft.text, draft.spoiler_text, bool(draft.media_ids))
-    media = _check_media(author, draft.media_ids)
-    if draft.poll is not None:
-        check_poll(draft.poll, has_media=bool(media))
-    if media and ScheduledPost.objects.filter(media__in=[m.pk for m in media]).exists():
-        raise ValidationError("One of the attached images belongs to another scheduled post.", field="media")
-    parent = None
-    if draft.in_reply_to_id is not None:
-        parent = visible_posts(author).filter(pk=draft.in_reply_to_id, repost_of__isnull=True).first()
-        if parent is None:
-            raise NotFound("The post you are replying to is not available.")
-    if draft.quote_of_id is not None:
-        quoted = visible_posts(author).filter(pk=draft.quote_of_id).select_related("author").first()
-        if quoted is None:
-            raise NotFound("The post you are quoting is not available.")
-        if not policies.can_quote(author, quoted) or Block.objects.filter(account=quoted.author, target=author).exists():
-            raise ValidationError("That post cannot be quoted.", field="quote_of")
-    if draft.visibility == Visibility.DIRECT:
-        mentions = _mentioned_accounts(parse(text).mentions)
-        others = [m for m in mentions if m.pk != author.pk]
-        if not others and (parent is None or parent.author_id == author.pk):
-            raise ValidationError("A post for mentioned people only needs at least one @mention.", field="visibility")
-    return media
+    return check_draft(author, draft).media
 
 
 def draft_params(draft: Draft) -> dict[str, Any]:

@@ -21,11 +21,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Length
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.text import parse
 from rostra.posts.models import Hashtag, Mention, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
 from rostra.search.schema import search_vector
@@ -99,8 +101,9 @@ def search_posts(viewer: Account | None, q: str, req: PageRequest, *, account_id
 
     ``account_id`` keeps only that author's posts; ``offset`` skips that many results (the
     Mastodon API's paging; the keyset cursors still apply and are preferred)."""
+    tag = _single_hashtag(q)
     terms = query_terms(q)
-    if not terms:
+    if not terms and tag is None:
         return Page(items=[], next_max_id=None, prev_min_id=None)
     # No "repost_of IS NULL" here: reposts are never in the SQLite index and their empty text
     # never matches on PostgreSQL, and the extra condition tempts both planners to walk the
@@ -108,7 +111,9 @@ def search_posts(viewer: Account | None, q: str, req: PageRequest, *, account_id
     qs = without_muted(visible_posts(viewer), viewer).filter(_discoverable(viewer))
     if account_id is not None:
         qs = qs.filter(author_id=account_id)
-    qs = with_viewer_state(_matching(qs, terms), viewer)
+    # "#tea" asks for the posts carrying that hashtag, not for words starting with "tea".
+    matching = qs.filter(hashtags__name=tag) if tag is not None else _matching(qs, terms)
+    qs = with_viewer_state(matching, viewer)
     if offset > 0:
         if req.max_id is not None:
             qs = qs.filter(pk__lt=req.max_id)
@@ -116,6 +121,15 @@ def search_posts(viewer: Account | None, q: str, req: PageRequest, *, account_id
         items = list(qs.order_by("-id")[offset : offset + req.limit])
         return Page(items=items, next_max_id=items[-1].pk if len(items) == req.limit else None, prev_min_id=None)
     return paginate(qs, req)
+
+
+def _single_hashtag(q: str) -> str | None:
+    """The tag's name when the whole query is one hashtag (``#Tea``), else None."""
+    text = (q or "").strip()
+    if not text.startswith("#") or any(c.isspace() for c in text):
+        return None
+    found = parse(text).hashtags
+    return found[0] if len(found) == 1 and f"#{found[0]}" == text.lower() else None
 
 
 def _clean(q: str, limit: int = MAX_NAME_QUERY) -> str:
@@ -166,7 +180,8 @@ def search_accounts(viewer: Account | None, q: str, limit: int = 20, *, offset: 
 
 
 def search_hashtags(q: str, limit: int = 20, *, offset: int = 0) -> list[Hashtag]:
-    """Hashtags starting with ``q`` (a leading '#' is fine): the exact one first, then by recent use."""
+    """Hashtags starting with ``q`` (a leading '#' is fine): the exact one first, then the shortest
+    names, alphabetically (Mastodon's order, so clients list ``#tea, #teapot, #teatime``)."""
     name = _clean(q).lstrip("#").strip().lower()
     if not name:
         return []
@@ -176,7 +191,7 @@ def search_hashtags(q: str, limit: int = 20, *, offset: int = 0) -> list[Hashtag
     return list(
         Hashtag.objects.filter(name__startswith=name)
         .annotate(exact_rank=exact)
-        .order_by("exact_rank", F("last_used_at").desc(nulls_last=True), "name")[offset : offset + limit]
+        .order_by("exact_rank", Length("name"), "name")[offset : offset + limit]
     )
 
 

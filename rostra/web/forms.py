@@ -13,6 +13,8 @@ from django.http import HttpRequest
 
 from rostra.accounts.actions import MAX_FIELDS
 from rostra.core.ids import parse_id
+from rostra.core.languages import LANGUAGES
+from rostra.core.text import parse
 from rostra.posts.actions import MAX_MEDIA
 from rostra.posts.models import Visibility
 from rostra.posts.polls import MAX_OPTIONS, PollDraft
@@ -76,6 +78,14 @@ class ComposeForm(forms.Form):
 
     def option_fields(self) -> list[forms.BoundField]:
         return [self[f"poll_option_{i}"] for i in range(MAX_OPTIONS)]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        # The domain accepts a direct post that mentions nobody (as Mastodon does: only its author
+        # sees it); on the web that is almost always a forgotten @mention, so the form asks for one.
+        if data.get("visibility") == "direct" and not data.get("in_reply_to") and not parse(str(data.get("text") or "")).mentions:
+            self.add_error("visibility", "A post for mentioned people only needs at least one @mention.")
+        return data
 
     def poll_draft(self) -> PollDraft | None:
         """A poll when any option was filled in (empty slots dropped); None for a post without one."""
@@ -153,6 +163,12 @@ class PasswordForm(forms.Form):
 class PreferencesForm(forms.Form):
     default_visibility = forms.ChoiceField(label="Default audience for new posts", choices=VISIBILITY_CHOICES, help_text=VISIBILITY_HELP)
     default_sensitive = forms.BooleanField(label="Always mark my images as sensitive", required=False)
+    default_language = forms.ChoiceField(
+        label="Default language of new posts",
+        choices=[("", "None (not said)"), *sorted(LANGUAGES.items(), key=lambda item: item[1])],
+        required=False,
+        help_text="Apps that let you choose a post's language start from this one.",
+    )
 
 
 class DeleteAccountForm(forms.Form):

@@ -76,6 +76,7 @@ urlpatterns = [
     re_path(rf"^{USER}/mute$", profiles.mute, name="mute"),
     re_path(rf"^{USER}/unmute$", profiles.unmute, name="unmute"),
     re_path(rf"^{USER}/remove-follower$", profiles.remove_follower, name="remove_follower"),
+    re_path(rf"^{USER}/note$", profiles.note, name="account_note"),
     re_path(rf"^{USER}/{POST_ID}$", posts.thread_page, name="thread"),
     re_path(rf"^{USER}/{POST_ID}/history$", posts.history, name="history"),
 ]

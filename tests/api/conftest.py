@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -49,6 +50,30 @@ def password_token(register: Callable[..., App]) -> Callable[..., str]:
         return str(r.json()["access_token"])
 
     return make
+
+
+@pytest.fixture
+def tok(password_token: Callable[..., str]) -> Callable[..., str]:
+    """``tok(account, scope)``: one token per account and scope, made once per test."""
+    made: dict[tuple[int, str], str] = {}
+
+    def get(account: Account, scope: str = "read write follow") -> str:
+        key = (account.pk, scope)
+        if key not in made:
+            made[key] = password_token(account, scope)
+        return made[key]
+
+    return get
+
+
+def link_params(response: Any) -> dict[str, dict[str, list[str]]]:
+    """A response's ``Link`` header as ``{rel: {"path": [path], param: [values]}}``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for part in response["Link"].split(", "):
+        url, rel = part.split("; ")
+        parts = urlsplit(url.strip("<>"))
+        out[rel.split('"')[1]] = {"path": [parts.path], **parse_qs(parts.query)}
+    return out
 
 
 def bearer(token: str) -> Client:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -12,29 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rostra.posts import actions as posts
 from rostra.testing.world import make_post
 from rostra.timelines.models import ConversationState
-from tests.api.conftest import bearer
-
-
-@pytest.fixture
-def tok(password_token):
-    made: dict = {}
-
-    def get(account, scope="read write follow"):
-        key = (account.pk, scope)
-        if key not in made:
-            made[key] = password_token(account, scope)
-        return made[key]
-
-    return get
-
-
-def _links(r) -> dict[str, dict[str, list[str]]]:
-    out = {}
-    for part in r["Link"].split(", "):
-        url, rel = part.split("; ")
-        parts = urlsplit(url.strip("<>"))
-        out[rel.split('"')[1]] = {"path": [parts.path], **parse_qs(parts.query)}
-    return out
+from tests.api.conftest import bearer, link_params
 
 
 def _convs(client) -> list[dict]:
@@ -130,10 +105,10 @@ def test_pagination_by_last_status(world, tok):
     assert [c["id"] for c in r.json()] == [str(made[0].pk), str(made[4].pk)]  # ordered by the last post
     assert r.json()[0]["last_status"]["id"] == str(bump.pk)
     assert r.json()[0]["last_status"]["favourited"] is False  # the last status is the reply, not the liked root
-    nxt = _links(r)["next"]
+    nxt = link_params(r)["next"]
     r2 = bob.get(f"/api/v1/conversations?limit=2&max_id={nxt['max_id'][0]}")
     assert [c["id"] for c in r2.json()] == [str(made[3].pk), str(made[2].pk)]
-    prev = _links(r2)["prev"]
+    prev = link_params(r2)["prev"]
     r3 = bob.get(f"/api/v1/conversations?limit=2&min_id={prev['min_id'][0]}")
     assert [c["id"] for c in r3.json()] == [str(made[0].pk), str(made[4].pk)]
     assert [c["id"] for c in bob.get(f"/api/v1/conversations?since_id={made[4].pk}").json()] == [str(made[0].pk)]

@@ -126,3 +126,14 @@ def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(db: None) -
 
     r = Client(enforce_csrf_checks=True).post("/api/v1/no-such-thing", {"a": "b"})
     assert r.status_code == 404 and r.json() == {"error": "Record not found"}
+
+
+def test_a_trailing_slash_reaches_the_same_endpoint_as_in_mastodon(world, password_token) -> None:
+    from tests.api.conftest import bearer
+
+    c = bearer(password_token(world.bob))
+    plain = c.get("/api/v1/timelines/home")
+    slashed = c.get("/api/v1/timelines/home/")
+    assert plain.status_code == slashed.status_code == 200 and plain.json() == slashed.json()
+    assert c.get("/api/v1/no/such/thing/").status_code == 404
+    assert c.post("/api/v1/statuses/", {"status": "slash"}).status_code == 200

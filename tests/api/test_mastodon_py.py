@@ -175,9 +175,12 @@ def test_full_scenario_two_accounts(live_api, tmp_path):
         home = eventually(lambda: [s for s in pia.timeline_home() if s.id == photo.id], "sam's photo in pia's home timeline")
         assert home[0].media_attachments[0].id == media.id
         # Pagination through the Link header: the newest is the poll; the next (older) page holds the photo.
-        first = pia.timeline_home(limit=1)
-        older = pia.fetch_next(first)
-        assert [s.id for s in first] == [poll_status.id] and older and older[0].id == photo.id, (first, older)
+        def two_pages() -> bool:
+            first = pia.timeline_home(limit=1)
+            older = pia.fetch_next(first) if first else None
+            return [s.id for s in first] == [poll_status.id] and bool(older) and older[0].id == photo.id
+
+        eventually(two_pages, "two pages of one in pia's home: the poll, then the photo", timeout=5)
 
     with step("pia votes, favourites, reblogs and replies"):
         poll = pia.poll_vote(poll_status.poll.id, [1])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -13,34 +12,12 @@ from rostra.notifications.models import Notification
 from rostra.posts import actions as posts
 from rostra.testing.world import make_post
 from rostra.timelines import filters
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, link_params
 
 
 @pytest.fixture(autouse=True)
 def _quiet(world):
     Notification.objects.all().delete()  # building the world's follows told people things already
-
-
-@pytest.fixture
-def tok(password_token):
-    made: dict = {}
-
-    def get(account, scope="read write follow"):
-        key = (account.pk, scope)
-        if key not in made:
-            made[key] = password_token(account, scope)
-        return made[key]
-
-    return get
-
-
-def _links(r) -> dict[str, dict[str, list[str]]]:
-    out = {}
-    for part in r["Link"].split(", "):
-        url, rel = part.split("; ")
-        parts = urlsplit(url.strip("<>"))
-        out[rel.split('"')[1]] = {"path": [parts.path], **parse_qs(parts.query)}
-    return out
 
 
 @pytest.fixture
@@ -89,14 +66,14 @@ def test_pagination(world, tok, inbox):
     r = c.get("/api/v1/notifications?limit=2")
     first = [n["id"] for n in r.json()]
     assert len(first) == 2
-    nxt = _links(r)["next"]
+    nxt = link_params(r)["next"]
     r2 = c.get(f"/api/v1/notifications?limit=2&max_id={nxt['max_id'][0]}")
     second = [n["id"] for n in r2.json()]
     assert len(second) == 2 and not set(first) & set(second)
-    prev = _links(r2)["prev"]
+    prev = link_params(r2)["prev"]
     assert [n["id"] for n in c.get(f"/api/v1/notifications?limit=2&min_id={prev['min_id'][0]}").json()] == first
     r = c.get("/api/v1/notifications?limit=2&types[]=mention")
-    assert _links(r)["next"]["types[]"] == ["mention"]  # the Link keeps the filters
+    assert link_params(r)["next"]["types[]"] == ["mention"]  # the Link keeps the filters
 
 
 def test_filters_apply_in_the_notifications_context(world, tok, inbox, run_tasks):
@@ -113,8 +90,8 @@ def test_filters_apply_in_the_notifications_context(world, tok, inbox, run_tasks
     assert mention["status"]["filtered"][0]["filter"]["title"] == "Hmm"
     # A page whose only item (the reply, newest) was hidden is empty but still links onwards.
     r = c.get("/api/v1/notifications?types[]=mention&limit=1")
-    assert r.json() == [] and "next" in _links(r)
-    r = c.get(f"/api/v1/notifications?types[]=mention&limit=1&max_id={_links(r)['next']['max_id'][0]}")
+    assert r.json() == [] and "next" in link_params(r)
+    r = c.get(f"/api/v1/notifications?types[]=mention&limit=1&max_id={link_params(r)['next']['max_id'][0]}")
     assert [n["status"]["id"] for n in r.json()] == [str(inbox["mention"].pk)]
 
 
@@ -201,7 +178,7 @@ def test_grouped_notifications(world, tok, inbox, run_tasks):
     only_follows = c.get("/api/v2/notifications?grouped_types[]=follow").json()["notification_groups"]
     assert [g["type"] for g in only_follows][:4] == ["favourite", "favourite", "follow", "favourite"]
     r = c.get("/api/v2/notifications?limit=2")
-    assert r.json()["notification_groups"][0]["notifications_count"] == 2 and "next" in _links(r)
+    assert r.json()["notification_groups"][0]["notifications_count"] == 2 and "next" in link_params(r)
     assert Client().get("/api/v2/notifications").status_code == 401
     assert bearer(tok(w.alice, "read:statuses")).get("/api/v2/notifications").status_code == 403
 

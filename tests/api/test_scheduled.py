@@ -66,7 +66,6 @@ def test_schedule_keeps_the_draft_and_checks_it_now(world, media_dir):
         (Draft(text=""), ValidationError),
         (Draft(text="x" * 5000), ValidationError),
         (Draft(text="hi", visibility="everyone"), ValidationError),
-        (Draft(text="just me", visibility="direct"), ValidationError),
         (Draft(text="hi", media_ids=[12345]), ValidationError),
         (Draft(text="hi", in_reply_to_id=12345), NotFound),
         (Draft(text="poll", poll=PollDraft(options=["only one"], expires_in=3600)), ValidationError),

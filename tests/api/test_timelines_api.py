@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from django.test import Client
 
 from rostra.posts import actions as posts
@@ -13,34 +11,12 @@ from rostra.testing.images import png_bytes
 from rostra.testing.world import make_post
 from rostra.timelines import filters
 from rostra.timelines.models import List, ListMember, Marker
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, link_params
 
 
 def _ids(r) -> list[str]:
     assert r.status_code == 200, r.content
     return [s["id"] for s in r.json()]
-
-
-def _links(r) -> dict[str, dict[str, list[str]]]:
-    out = {}
-    for part in r["Link"].split(", "):
-        url, rel = part.split("; ")
-        parts = urlsplit(url.strip("<>"))
-        out[rel.split('"')[1]] = {"path": [parts.path], **parse_qs(parts.query)}
-    return out
-
-
-@pytest.fixture
-def tok(password_token):
-    made: dict = {}
-
-    def get(account, scope="read write follow"):
-        key = (account.pk, scope)
-        if key not in made:
-            made[key] = password_token(account, scope)
-        return made[key]
-
-    return get
 
 
 # --- timelines ------------------------------------------------------------------------------------
@@ -75,7 +51,7 @@ def test_home_pagination_with_link_header(world, tok, run_tasks):
     c = bearer(tok(world.bob))
     r = c.get("/api/v1/timelines/home?limit=2")
     assert _ids(r) == [str(made[4].pk), str(made[3].pk)]
-    links = _links(r)
+    links = link_params(r)
     assert links["next"]["path"] == ["/api/v1/timelines/home"] and links["next"]["limit"] == ["2"]
     r2 = c.get(f"/api/v1/timelines/home?limit=2&max_id={links['next']['max_id'][0]}")
     assert _ids(r2) == [str(made[2].pk), str(made[1].pk)]
@@ -148,7 +124,7 @@ def test_hide_filters_drop_posts_but_paging_goes_on(world, tok, run_tasks):
     assert _ids(r) == [str(warned.pk)]
     assert r.json()[0]["filtered"][0]["filter"]["title"] == "Careful"
     assert r.json()[0]["filtered"][0]["keyword_matches"] == ["politics"]
-    nxt = _links(r)["next"]  # from the unfiltered page: the client keeps paging
+    nxt = link_params(r)["next"]  # from the unfiltered page: the client keeps paging
     assert str(older.pk) in _ids(c.get(f"/api/v1/timelines/home?limit=3&max_id={nxt['max_id'][0]}"))
     # The public timeline applies the public context; anonymous readers have no filters.
     public = _ids(c.get("/api/v1/timelines/public?limit=40"))
@@ -234,8 +210,8 @@ def test_list_members(world, tok):
     assert {"id", "username", "acct", "display_name"} <= set(members[0])
     # Paged by account id, with a Link header; limit=0 is everyone.
     r = c.get(f"{url}?limit=1")
-    assert len(r.json()) == 1 and "next" in _links(r)
-    r2 = c.get(f"{url}?limit=1&max_id={_links(r)['next']['max_id'][0]}")
+    assert len(r.json()) == 1 and "next" in link_params(r)
+    r2 = c.get(f"{url}?limit=1&max_id={link_params(r)['next']['max_id'][0]}")
     assert len(r2.json()) == 1 and r2.json()[0]["id"] != r.json()[0]["id"]
     assert len(c.get(f"{url}?limit=0").json()) == 2
     # Not followed: 422 and nothing added (all or nothing); unknown account: 404; no ids: 422.
@@ -311,7 +287,7 @@ def test_anonymous_paging_and_a_fixed_number_of_queries(world, tok, run_tasks):
     made = [make_post(world.alice, f"#topic number {i}") for i in range(3)]
     r = Client().get("/api/v1/timelines/tag/topic?limit=2")
     assert _ids(r) == [str(made[2].pk), str(made[1].pk)]
-    assert _links(r)["next"]["path"] == ["/api/v1/timelines/tag/topic"]
+    assert link_params(r)["next"]["path"] == ["/api/v1/timelines/tag/topic"]
     run_tasks()
     c = bearer(tok(world.bob))
     for url in ("/api/v1/timelines/home", "/api/v1/timelines/public", "/api/v1/timelines/tag/topic"):

@@ -41,11 +41,6 @@ INAPPLICABLE = {
     # Expects Mastodon's wrong error ("You have already voted") for two choices in a single-choice poll, which
     # toot's own comment marks as a Mastodon bug; Rostra answers 422 "This poll allows only one choice."
     "tests/integration/test_polls.py::test_vote_not_multiple": "a Mastodon bug",
-    # Rostra has no default posting language: source[language] is accepted and ignored (docs/api-compatibility.md).
-    "tests/integration/test_update_account.py::test_update_account_language": "no default posting language",
-    # Featuring hashtags on profiles does not exist in Rostra (following hashtags does: test_tags, test_tags_json run).
-    "tests/integration/test_tags.py::test_tags_featured": "featured hashtags",
-    "tests/integration/test_tags.py::test_tags_featured_json": "featured hashtags",
 }
 
 

@@ -13,6 +13,7 @@ from rostra.core.models import Event
 from rostra.posts import actions as posts
 from rostra.posts.actions import Draft, create_post
 from rostra.posts.models import Hashtag, Media, Mention, Post
+from rostra.posts.queries import can_view
 from rostra.testing.images import png_bytes
 from rostra.testing.world import make_account, make_post
 
@@ -78,9 +79,12 @@ def test_an_unknown_visibility_is_refused(world):
     assert _refused(world.alice, Draft(text="hi", visibility="secret")).field == "visibility"
 
 
-def test_direct_needs_a_mention(world):
+def test_a_direct_post_reaches_the_mentioned_and_without_anyone_only_its_author(world):
+    # As in Mastodon, a direct post that mentions nobody (or nobody real) is a note to oneself.
     for text in ("no one here", "@nobody is not real", "@alice only myself"):
-        assert _refused(world.alice, Draft(text=text, visibility="direct")).field == "visibility"
+        note = create_post(world.alice, Draft(text=text, visibility="direct"))
+        assert not [m for m in note.mentions.all() if m.pk != world.alice.pk]
+        assert can_view(world.alice, note) and not can_view(world.bob, note) and not can_view(None, note)
     post = create_post(world.alice, Draft(text="psst @dave", visibility="direct"))
     assert list(post.mentions.all()) == [world.dave]
     # A direct reply reaches the person replied to without typing their name.

@@ -321,3 +321,18 @@ def test_query_count_does_not_grow_with_results(world, django_assert_max_num_que
         assert len(page.items) == 15
         for p in page.items:
             _ = (p.author.username, list(p.media.all()))
+
+
+def test_a_hashtag_query_finds_the_posts_carrying_that_tag_not_longer_ones(world):
+    from rostra.core.pagination import PageRequest
+    from rostra.posts.actions import Draft, create_post
+    from rostra.search.queries import search_hashtags, search_posts
+
+    exact = create_post(world.alice, Draft(text="brewing #Tea today"))
+    create_post(world.alice, Draft(text="a new #teapot"))
+    create_post(world.alice, Draft(text="tea without a tag"))
+    found = search_posts(world.bob, "#tea", PageRequest(limit=20)).items
+    assert [p.pk for p in found] == [exact.pk]
+    # Hashtags: the exact name first, then shorter names first, alphabetically (Mastodon's order).
+    create_post(world.alice, Draft(text="#teatime #teak"))
+    assert [h.name for h in search_hashtags("#tea")] == ["tea", "teak", "teapot", "teatime"]

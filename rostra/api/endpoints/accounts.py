@@ -19,6 +19,7 @@ from rostra.accounts import actions as account_actions
 from rostra.accounts import queries as account_queries
 from rostra.accounts.models import Account
 from rostra.api import entities, oauth, schemas
+from rostra.api.endpoints.featured_tags import FeaturedTagSchema, featured_tag_entity
 from rostra.api.http import (
     ApiError,
     MaybeScoped,
@@ -40,6 +41,7 @@ from rostra.api.http import (
 )
 from rostra.core.errors import ValidationError
 from rostra.core.pagination import Page, paginate
+from rostra.posts import featured_tags as featured
 from rostra.posts import queries as post_queries
 from rostra.search import queries as search_queries
 from rostra.timelines import lists as list_queries
@@ -247,8 +249,13 @@ def update_credentials(request: HttpRequest) -> dict[str, Any]:
         header=image("header"),
     )
     sensitive = parse_bool(_source(data, "sensitive"), "source[sensitive]")
+    language = _source(data, "language")
     account = account_actions.update_credentials(
-        account, change, default_visibility=str(privacy) if privacy is not None else None, default_sensitive=sensitive
+        account,
+        change,
+        default_visibility=str(privacy) if privacy is not None else None,
+        default_sensitive=sensitive,
+        default_language=str(language) if language is not None else None,
     )
     account = account_queries.get_local_account(account.username)
     return entities.credential_account(account, follow_requests_count=account_queries.follow_request_count(account))
@@ -343,16 +350,22 @@ def following(request: HttpRequest, response: HttpResponse, account_id: str) -> 
     return [entities.account(a) for a in page.items]
 
 
-@router.get("/v1/accounts/{account_id}/featured_tags", response=list[dict[str, Any]], auth=MaybeScoped("read:accounts"), summary="An account's featured hashtags (Rostra has none)")
+@router.get(
+    "/v1/accounts/{account_id}/featured_tags",
+    response=list[FeaturedTagSchema],
+    auth=MaybeScoped("read:accounts"),
+    summary="The hashtags an account features on its profile, with its public posts carrying each",
+)
 def featured_tags(request: HttpRequest, account_id: str) -> list[dict[str, Any]]:
-    _account(account_id)
-    return []
+    return [featured_tag_entity(f) for f in featured.featured_of(viewer_of(request), _account(account_id))]
 
 
-@router.get("/v1/accounts/{account_id}/endorsements", response=list[schemas.Account], auth=MaybeScoped("read:accounts"), summary="Accounts an account features (Rostra has no endorsements)")
-def account_endorsements(request: HttpRequest, account_id: str) -> list[dict[str, Any]]:
-    _account(account_id)
-    return []
+@router.get("/v1/accounts/{account_id}/endorsements", response=list[schemas.Account], auth=MaybeScoped("read:accounts"), summary="Accounts an account features on its profile")
+def account_endorsements(request: HttpRequest, response: HttpResponse, account_id: str) -> list[dict[str, Any]]:
+    viewer = viewer_of(request)
+    page = account_queries.endorsements(viewer, _account(account_id), page_request(request, default_limit=ACCOUNTS_LIMIT, max_limit=ACCOUNTS_MAX))
+    paginated(request, response, page)
+    return [entities.account(a) for a in page.items]
 
 
 @router.get("/v1/accounts/{account_id}/lists", response=list[schemas.List], auth=Scoped("read:lists"), summary="Your lists that contain an account")
@@ -412,6 +425,48 @@ def unmute(request: HttpRequest, account_id: str) -> dict[str, Any]:
     return _change_relationship(request, account_id, account_actions.unmute)
 
 
+class AccountNoteIn(Schema):
+    comment: str | None = None
+
+
+@router.post(
+    "/v1/accounts/{account_id}/note",
+    response=schemas.Relationship,
+    auth=Scoped("write:accounts"),
+    summary="Set your private note on an account (empty clears it)",
+    openapi_extra=form_body_openapi(AccountNoteIn),
+)
+def account_note(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    viewer = account_of(request)
+    target = _account(account_id)
+    comment = body_params(request).get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(422, "Validation failed: comment must be a string")
+    account_actions.set_account_note(viewer, target, comment or "")
+    return _relationship(viewer, target)
+
+
+@router.post("/v1/accounts/{account_id}/pin", response=schemas.Relationship, auth=Scoped("write:accounts"), summary="Feature an account you follow on your profile (endorse)")
+def endorse(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    return _change_relationship(request, account_id, account_actions.endorse)
+
+
+@router.post("/v1/accounts/{account_id}/unpin", response=schemas.Relationship, auth=Scoped("write:accounts"), summary="Stop featuring an account on your profile")
+def unendorse(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    return _change_relationship(request, account_id, account_actions.unendorse)
+
+
+# Mastodon 4.4's names for pin/unpin (both spellings are served, as in Mastodon).
+@router.post("/v1/accounts/{account_id}/endorse", response=schemas.Relationship, auth=Scoped("write:accounts"), summary="Feature an account you follow on your profile")
+def endorse_v44(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    return _change_relationship(request, account_id, account_actions.endorse)
+
+
+@router.post("/v1/accounts/{account_id}/unendorse", response=schemas.Relationship, auth=Scoped("write:accounts"), summary="Stop featuring an account on your profile (4.4 name)")
+def unendorse_v44(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    return _change_relationship(request, account_id, account_actions.unendorse)
+
+
 # --- Follow requests, blocks, mutes, endorsements ----------------------------------------------------
 
 
@@ -453,10 +508,12 @@ def mutes(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
     return [{**entities.account(a), "mute_expires_at": entities.timestamp(getattr(a, "mute_expires_at", None))} for a in page.items]
 
 
-@router.get("/v1/endorsements", response=list[schemas.Account], auth=Scoped("read:accounts"), summary="Accounts you feature on your profile (Rostra has no endorsements)")
-def endorsements(request: HttpRequest) -> list[dict[str, Any]]:
-    account_of(request)
-    return []
+@router.get("/v1/endorsements", response=list[schemas.Account], auth=Scoped("read:accounts"), summary="Accounts you feature on your profile")
+def endorsements(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
+    viewer = account_of(request)
+    page = account_queries.endorsements(viewer, viewer, page_request(request, default_limit=ACCOUNTS_LIMIT, max_limit=ACCOUNTS_MAX))
+    paginated(request, response, page)
+    return [entities.account(a) for a in page.items]
 
 
 # --- Bookmarks and favourites -----------------------------------------------------------------------

@@ -15,7 +15,8 @@ from rostra.api.version import MASTODON_VERSION, SOURCE_URL
 from rostra.core.images import ALLOWED_FORMATS
 from rostra.moderation.gate import active_policy
 from rostra.posts import polls
-from rostra.posts.actions import MAX_ALT_TEXT, MAX_MEDIA
+from rostra.posts.actions import MAX_ALT_TEXT, MAX_MEDIA, MAX_PINS
+from rostra.posts.featured_tags import MAX_FEATURED_TAGS
 
 router = Router(tags=["instance"])
 
@@ -37,7 +38,7 @@ def rules() -> list[dict[str, str]]:
 def _configuration() -> dict[str, Any]:
     cfg = settings.ROSTRA
     return {
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": MAX_FEATURED_TAGS, "max_pinned_statuses": MAX_PINS},
         "statuses": {"max_characters": cfg.max_post_chars, "max_media_attachments": MAX_MEDIA, "characters_reserved_per_url": 23},
         "media_attachments": {
             "supported_mime_types": sorted({mime for mime, _ext in ALLOWED_FORMATS.values()} | {"image/gif"}),

@@ -61,7 +61,7 @@ def _upload(request: HttpRequest) -> dict[str, Any]:
         raise ApiError(422, NOT_AN_IMAGE)
     focus = _focus(request.POST.get("focus"))
     media = actions.upload_media(account, upload.read(), description=request.POST.get("description") or "", focus=focus)
-    return entities.media_attachment(media)
+    return entities.media_attachment(media, account.pk)
 
 
 @router.post("/v2/media", summary="Upload an image (processed at once: 200 with the attachment)", **_UPLOAD)  # type: ignore[arg-type]
@@ -76,7 +76,8 @@ def upload_v1(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/v1/media/{media_id}", response=schemas.MediaAttachment, auth=Scoped("write:media"), summary="One of one's uploads not yet in a post")
 def get_media(request: HttpRequest, media_id: str) -> dict[str, Any]:
-    return entities.media_attachment(post_queries.own_media(account_of(request), media_id, unattached=True))
+    account = account_of(request)
+    return entities.media_attachment(post_queries.own_media(account, media_id, unattached=True), account.pk)
 
 
 @router.put(
@@ -94,7 +95,7 @@ def update_media(request: HttpRequest, media_id: str) -> dict[str, Any]:
     updated = actions.update_media(
         account, media.pk, description=str(description) if description is not None else None, focus=_focus(data.get("focus"))
     )
-    return entities.media_attachment(updated)
+    return entities.media_attachment(updated, account.pk)
 
 
 @router.delete("/v1/media/{media_id}", response=schemas.Empty, auth=Scoped("write:media"), summary="Delete an upload no post uses")

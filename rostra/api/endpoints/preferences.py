@@ -33,7 +33,7 @@ def preferences(request: HttpRequest) -> dict[str, Any]:
     return {
         "posting:default:visibility": user.default_visibility if user else "public",
         "posting:default:sensitive": bool(user.default_sensitive) if user else False,
-        "posting:default:language": None,  # Rostra keeps no default posting language
+        "posting:default:language": (user.default_language or None) if user else None,  # null: none chosen
         "reading:expand:media": "default",  # sensitive media is hidden behind a click, as Mastodon's default
         "reading:expand:spoilers": False,
     }

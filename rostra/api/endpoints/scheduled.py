@@ -91,7 +91,7 @@ def scheduled_status_entity(row: ScheduledPost) -> dict[str, Any]:
             "application_id": None,
             "with_rate_limit": False,
         },
-        "media_attachments": [entities.media_attachment(m) for m in scheduled.media_of(row)],
+        "media_attachments": [entities.media_attachment(m, row.account_id) for m in scheduled.media_of(row)],
     }
 
 

@@ -305,7 +305,7 @@ def edit_status(request: HttpRequest, status_id: str) -> dict[str, Any]:
 def status_history(request: HttpRequest, status_id: str) -> list[dict[str, Any]]:
     viewer = viewer_of(request)
     post, edits = post_queries.edit_history(viewer, status_id)
-    media = [entities.media_attachment(m) for m in post.media.all()]
+    media = [entities.media_attachment(m, viewer.pk if viewer else None) for m in post.media.all()]
     return [_status_edit(post, e, media) for e in reversed(edits)] + [_status_edit(post, None, media)]
 
 

@@ -2,8 +2,9 @@
 
 Post images: only to those who may see the post (or, before it is attached, to its uploader),
 and to moderators for posts they have been asked to review (a case is open or was opened).
-Avatars and headers of accounts that are not suspended: to everyone. Anything else, including
-every path trick, is a 404.
+Avatars and headers of accounts that are not suspended: to everyone. The client API's URLs carry a
+grant for the viewer they were rendered for (``rostra.core.grants``), checked again through the
+door at fetch time. Anything else, including every path trick, is a 404.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
 from rostra.accounts import queries as account_queries
+from rostra.core import grants
 from rostra.core.errors import NotFound
 from rostra.moderation import queries as moderation_queries
 from rostra.moderation.policies import is_moderator
@@ -40,11 +42,31 @@ def _open(file_name: str, content_type: str, cache_control: str) -> FileResponse
     return response
 
 
+def _granted(request: HttpRequest, file_name: str) -> FileResponse | None:
+    """A file opened by an API grant (``?g=``): the door is asked again for the viewer it names.
+    Apps load images from other origins (web clients) without cookies, so these may be embedded
+    cross-origin; the grant, not the origin, is what opens them."""
+    viewer_id = grants.check(file_name, request.GET.get("g", ""))
+    if viewer_id is None:
+        return None
+    try:
+        item = media_for_viewer(account_queries.get_account(viewer_id), file_name)
+    except NotFound:
+        return None
+    response = _open(file_name, item.content_type, "private, max-age=86400")
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
 @require_GET
 def media(request: HttpRequest, file_name: str) -> FileResponse:
     match = FILE_NAME.match(file_name)
     if match is None:
         raise Http404
+    if "g" in request.GET:
+        granted = _granted(request, file_name)
+        if granted is not None:
+            return granted
     try:
         review = moderation_queries.under_review if is_moderator(request.user) else None
         item = media_for_viewer(viewer(request), file_name, under_review=review)

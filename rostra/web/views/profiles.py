@@ -104,6 +104,18 @@ unmute = _relationship_button(accounts.unmute, "You unmuted {name}.")
 @require_POST
 @domain_errors
 @account_required
+def note(request: HttpRequest, username: str) -> HttpResponse:
+    """Save (or, when empty, remove) the signed-in person's private note on a profile."""
+    account = me(request)
+    target = account_queries.get_local_account(username)
+    accounts.set_account_note(account, target, request.POST.get("comment", ""))
+    messages.success(request, f"Your private note on @{target.username} is saved.")
+    return back(request, f"/@{target.username}")
+
+
+@require_POST
+@domain_errors
+@account_required
 def remove_follower(request: HttpRequest, username: str) -> HttpResponse:
     account = me(request)
     follower = account_queries.get_local_account(username)

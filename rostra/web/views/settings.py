@@ -66,7 +66,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 def account_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     password_form = PasswordForm(prefix="pw")
-    prefs_form = PreferencesForm(initial={"default_visibility": user.default_visibility, "default_sensitive": user.default_sensitive})  # type: ignore[union-attr]
+    prefs_form = PreferencesForm(
+        initial={"default_visibility": user.default_visibility, "default_sensitive": user.default_sensitive, "default_language": user.default_language}  # type: ignore[union-attr]
+    )
     status = 200
     if request.method == "POST":
         which = request.POST.get("form")
@@ -85,7 +87,12 @@ def account_settings(request: HttpRequest) -> HttpResponse:
             prefs_form = PreferencesForm(request.POST)
             if prefs_form.is_valid():
                 try:
-                    accounts.update_preferences(user, default_visibility=prefs_form.cleaned_data["default_visibility"], default_sensitive=prefs_form.cleaned_data["default_sensitive"])  # type: ignore[arg-type]
+                    accounts.update_preferences(
+                        user,  # type: ignore[arg-type]
+                        default_visibility=prefs_form.cleaned_data["default_visibility"],
+                        default_sensitive=prefs_form.cleaned_data["default_sensitive"],
+                        default_language=prefs_form.cleaned_data["default_language"],
+                    )
                 except ValidationError as exc:
                     apply_errors(prefs_form, exc)
                 else:
