@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.templatetags.static import static
 
 from rostra.accounts.models import Account, Role, User
@@ -20,6 +21,7 @@ from rostra.api.models import AccessToken, Application
 from rostra.core import grants
 from rostra.moderation.models import Notice
 from rostra.notifications.models import Notification
+from rostra.notifications.queries import group_key
 from rostra.posts import queries as post_queries
 from rostra.posts.models import Hashtag, Media, Post, QuoteState
 from rostra.posts.queries import PollView
@@ -433,9 +435,22 @@ def account_warning(notice: Notice) -> dict[str, Any]:
         "text": f"{notice.subject}\n\n{notice.body}",
         "status_ids": [str(action.post_id)] if action.post_id else [],
         "target_account": account(notice.account),
-        "appeal": None,
+        "appeal": _appeal(action),
         "created_at": timestamp(notice.created_at),
     }
+
+
+# Mastodon's Appeal states for Rostra's appeal statuses (a jury's pending verdict is "pending").
+APPEAL_STATES = {"open": "pending", "jury": "pending", "reversed": "approved", "upheld": "rejected"}
+
+
+def _appeal(action: Any) -> dict[str, Any] | None:
+    """Mastodon's Appeal (``{text, state}``) when the person appealed this action."""
+    try:
+        appeal = action.appeal
+    except ObjectDoesNotExist:
+        return None
+    return {"text": appeal.statement, "state": APPEAL_STATES.get(appeal.status, "pending")}
 
 
 def notification(n: Notification, status_of: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -444,7 +459,7 @@ def notification(n: Notification, status_of: dict[int, dict[str, Any]]) -> dict[
         "id": str(n.pk),
         "type": NOTIFICATION_TYPES.get(n.kind, n.kind),
         "created_at": timestamp(n.created_at),
-        "group_key": f"ungrouped-{n.pk}",
+        "group_key": group_key(n),  # the same key as the grouped notifications (Mastodon 4.3)
         "account": account(n.actor),
     }
     if n.post_id is not None and n.post_id in status_of:

@@ -7,7 +7,9 @@ from django.db import IntegrityError, transaction
 from rostra.accounts.models import Account, Block
 from rostra.accounts.policies import active_mutes
 from rostra.core.clock import now
+from rostra.core.errors import NotFound
 from rostra.notifications.models import Kind, Notification
+from rostra.notifications.queries import group_rows
 from rostra.posts.models import VISIBLE_STATES, Mention, PollVote, Post, ThreadMute
 from rostra.posts.queries import visible_posts
 
@@ -77,6 +79,15 @@ def mark_all_read(account: Account) -> int:
 
 def dismiss(account: Account, notification_id: int) -> None:
     Notification.objects.filter(recipient=account, pk=notification_id).delete()
+
+
+def dismiss_group(account: Account, group_key: str) -> int:
+    """Dismiss every notification in a group (Mastodon 4.3's ``/api/v2/notifications/:group_key/dismiss``),
+    including ones the list no longer shows; NotFound when the person sees none in it."""
+    if not group_rows(account, group_key).exists():  # a malformed key is NotFound already
+        raise NotFound("No such notification group.")
+    deleted, _ = group_rows(account, group_key, visible=False).delete()
+    return deleted
 
 
 def clear(account: Account) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -9,7 +11,7 @@ from rostra.accounts.models import Account, Block
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
 from rostra.core.pagination import Page, PageRequest, paginate
-from rostra.notifications.models import SYSTEM_KINDS, Notification
+from rostra.notifications.models import SYSTEM_KINDS, Kind, Notification
 from rostra.posts.queries import visible_posts
 from rostra.timelines.models import Marker, MarkerTimeline
 
@@ -89,3 +91,111 @@ def unread_since_marker(
     if actor_id is not None:
         qs = qs.filter(actor_id=actor_id)
     return len(qs.order_by("-id").values_list("pk", flat=True)[:limit])
+
+
+# --- Notification groups (Mastodon 4.3's grouped notifications) ----------------------------------
+
+GROUPABLE_KINDS: tuple[str, ...] = (Kind.LIKE, Kind.REPOST, Kind.FOLLOW)
+GROUP_SPAN = 12 * 3600  # seconds: Mastodon groups over at most 12 hours
+GROUP_SAMPLE = 8  # accounts shown per group
+
+
+def group_key(n: Notification, grouped_kinds: Iterable[str] = GROUPABLE_KINDS) -> str:
+    """The one place group keys are made. Likes and reposts group by post, follows by kind, each
+    within fixed 12-hour windows (``favourite-<post id>-<window>``, ``follow-<window>``);
+    everything else, and kinds not in ``grouped_kinds``, stays alone (``ungrouped-<id>``)."""
+    if n.kind not in grouped_kinds:
+        return f"ungrouped-{n.pk}"
+    prefix = f"{n.kind}-{n.post_id}" if n.kind in (Kind.LIKE, Kind.REPOST) else n.kind
+    return f"{prefix}-{int(n.created_at.timestamp()) // GROUP_SPAN}"
+
+
+def _group_filter(key: str) -> Q | None:
+    """The rows a group key stands for (the inverse of ``group_key``); None for a malformed key."""
+    parts = key.split("-")
+    parsed = [parse_id(p) for p in parts[1:]]
+    numbers = [n for n in parsed if n is not None]
+    if len(numbers) != len(parsed):
+        return None
+    if parts[0] == "ungrouped" and len(numbers) == 1:
+        return Q(pk=numbers[0])
+    if parts[0] in (Kind.LIKE, Kind.REPOST) and len(numbers) == 2:
+        post_id, window = numbers
+        q = Q(kind=parts[0], post_id=post_id)
+    elif parts[0] == Kind.FOLLOW and len(numbers) == 1:
+        window = numbers[0]
+        q = Q(kind=Kind.FOLLOW)
+    else:
+        return None
+    try:
+        start = datetime.fromtimestamp(window * GROUP_SPAN, tz=UTC)
+        end = datetime.fromtimestamp((window + 1) * GROUP_SPAN, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return q & Q(created_at__gte=start, created_at__lt=end)
+
+
+def group_rows(viewer: Account, key: str, *, visible: bool = True) -> QuerySet[Notification]:
+    """The viewer's notifications in a group (as the list shows them, unless ``visible`` is
+    False); a malformed key or an empty group is NotFound."""
+    q = _group_filter(key)
+    if q is None:
+        raise NotFound("No such notification group.")
+    qs = (_visible(viewer) if visible else Notification.objects.filter(recipient=viewer)).filter(q)
+    return qs
+
+
+@dataclass
+class NotificationGroup:
+    key: str
+    count: int
+    latest: list[Notification]  # newest first, at most GROUP_SAMPLE (one per account: rows are per actor)
+
+
+def get_group(viewer: Account, key: str) -> NotificationGroup:
+    """One group as a whole: its size and its newest notifications; NotFound when it has none."""
+    qs = group_rows(viewer, key)
+    latest = list(qs.select_related("actor", "notice", "post").order_by("-id")[:GROUP_SAMPLE])
+    if not latest:
+        raise NotFound("No such notification group.")
+    return NotificationGroup(key=key, count=qs.count(), latest=latest)
+
+
+def group_accounts(viewer: Account, key: str, req: PageRequest) -> Page[Notification]:
+    """A page of a group's notifications (their actors are the group's accounts), newest first;
+    NotFound when the group has none."""
+    qs = group_rows(viewer, key)
+    if not qs.exists():
+        raise NotFound("No such notification group.")
+    return paginate(qs.select_related("actor"), req)
+
+
+def unread_groups_since_marker(
+    viewer: Account,
+    *,
+    kinds: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    actor_id: int | None = None,
+    grouped_kinds: Iterable[str] = GROUPABLE_KINDS,
+    limit: int = 100,
+) -> int:
+    """Mastodon 4.3's grouped unread count: groups with a notification newer than the viewer's
+    ``notifications`` marker (all when no marker is set), counted up to ``limit``."""
+    qs = _visible(viewer)
+    marker = Marker.objects.filter(account_id=viewer.pk, timeline=MarkerTimeline.NOTIFICATIONS).first()
+    if marker is not None:
+        qs = qs.filter(pk__gt=marker.last_read_id)
+    if kinds is not None:
+        qs = qs.filter(kind__in=list(kinds))
+    exclude = list(exclude)
+    if exclude:
+        qs = qs.exclude(kind__in=exclude)
+    if actor_id is not None:
+        qs = qs.filter(actor_id=actor_id)
+    grouped_kinds = tuple(grouped_kinds)
+    keys: set[str] = set()
+    for n in qs.only("id", "kind", "post_id", "created_at").order_by("-id").iterator(chunk_size=500):
+        keys.add(group_key(n, grouped_kinds))
+        if len(keys) >= limit:
+            break
+    return len(keys)

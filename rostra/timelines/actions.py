@@ -73,6 +73,18 @@ def fan_out_post(post_id: int) -> int:
     if post.repost_of_id is not None and (post.repost_of is None or post.repost_of.moderation_state not in VISIBLE_STATES):
         return 0
     recipients = home_recipients(post)
+    # Followers who followed after the post was written (the queue was behind) get the author's
+    # recent posts all at once, as the follow's backfill will: delivering this one alone would
+    # show them an older post without the newer ones already written, and a client paging
+    # down from the top would see a timeline with a hole that fills later.
+    late = set(
+        Follow.objects.filter(target_id=post.author_id, created_at__gte=post.created_at, follower__user__isnull=False).values_list(
+            "follower_id", flat=True
+        )
+    ) & set(recipients)
+    # (One insert each, this post among them, so there is no moment with only part of it.)
+    for follower_id in sorted(late):
+        backfill_home(follower_id, post.author_id)
     for start in range(0, len(recipients), BATCH):
         HomeEntry.objects.bulk_create(
             [HomeEntry(owner_id=r, post_id=post.pk) for r in recipients[start : start + BATCH]],

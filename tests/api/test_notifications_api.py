@@ -42,7 +42,7 @@ def test_list_shapes_and_types(world, tok, inbox):
     assert [n["type"] for n in body] == ["follow", "favourite", "reblog", "mention", "mention"]  # a reply is a mention
     follow = body[0]
     assert follow["account"]["id"] == str(world.carol.pk) and "status" not in follow
-    assert follow["group_key"].startswith("ungrouped-") and follow["created_at"].endswith("Z")
+    assert follow["group_key"].startswith("follow-") and follow["created_at"].endswith("Z")
     reply = body[3]
     assert reply["status"]["id"] == str(inbox["reply"].pk) and reply["status"]["in_reply_to_id"] == str(inbox["root"].pk)
     assert body[2]["status"]["id"] == str(inbox["root"].pk)

@@ -113,9 +113,8 @@ def dismiss(request: HttpRequest, notification_id: str) -> dict[str, Any]:
 
 
 # --- Grouped notifications (Mastodon 4.3's /api/v2/notifications) ----------------------------------
-
-GROUPABLE = ("favourite", "reblog", "follow")
-GROUP_SPAN = 12 * 3600  # seconds: Mastodon groups over at most 12 hours
+# Group keys come from ONE function, ``notification_queries.group_key``; the per-group endpoints
+# find a group's rows from its key with ``notification_queries.group_rows``.
 
 
 class NotificationGroup(Schema):
@@ -123,37 +122,61 @@ class NotificationGroup(Schema):
     notifications_count: int
     type: str
     most_recent_notification_id: str
-    page_min_id: str
-    page_max_id: str
-    latest_page_notification_at: str
+    page_min_id: str | None = None
+    page_max_id: str | None = None
+    latest_page_notification_at: str | None = None
     sample_account_ids: list[str]
     status_id: str | None = None
     moderation_warning: schemas.AccountWarning | None = None
 
 
+class PartialAccount(Schema):
+    id: str
+    acct: str
+    locked: bool
+    bot: bool
+    url: str
+    avatar: str
+    avatar_static: str
+
+
 class GroupedNotifications(Schema):
     accounts: list[schemas.Account]
+    partial_accounts: list[PartialAccount] | None = None
     statuses: list[schemas.Status]
     notification_groups: list[NotificationGroup]
 
 
-def group_key(n: Notification, kind: str, grouped: set[str]) -> str:
-    """``favourite``/``reblog`` group by status, ``follow`` by type, each within 12-hour windows;
-    everything else stays alone (``ungrouped-<id>``), as in Mastodon."""
-    if kind not in grouped:
-        return f"ungrouped-{n.pk}"
-    prefix = f"{kind}-{n.post_id}" if kind in ("favourite", "reblog") else kind
-    return f"{prefix}-{int(n.created_at.timestamp()) // GROUP_SPAN}"
+def grouped_kinds(request: HttpRequest) -> tuple[str, ...]:
+    """``grouped_types[]`` as Rostra's groupable kinds (all of them when absent)."""
+    asked = query_list(request, "grouped_types")
+    if not asked:
+        return notification_queries.GROUPABLE_KINDS
+    return tuple(k for k in kinds_of(asked) if k in notification_queries.GROUPABLE_KINDS)
 
 
-def grouped(rows: list[Notification], viewer: Account, warnings: dict[int, list[FilterResult]], grouped_types: set[str]) -> dict[str, Any]:
-    """Group one page of notifications (newest first); accounts and statuses are listed once."""
+def partial_avatars(request: HttpRequest) -> bool:
+    """``expand_accounts=partial_avatars``; anything else (``full``, the default) means full accounts."""
+    return request.GET.get("expand_accounts") == "partial_avatars"
+
+
+def grouped(
+    rows: list[Notification],
+    viewer: Account,
+    warnings: dict[int, list[FilterResult]],
+    kinds: tuple[str, ...],
+    *,
+    partial: bool = False,
+    counts: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Group notifications (newest first); accounts and statuses are listed once. Without
+    ``counts`` this is a page (``page_min_id``...); with it, whole groups of those sizes."""
     rendered = entities.notifications(rows, viewer, filtered=warnings)
     groups: dict[str, dict[str, Any]] = {}
     accounts: dict[str, dict[str, Any]] = {}
     statuses: dict[str, dict[str, Any]] = {}
     for n, out in zip(rows, rendered, strict=True):
-        key = group_key(n, out["type"], grouped_types)
+        key = notification_queries.group_key(n, kinds)
         accounts.setdefault(out["account"]["id"], out["account"])
         status = out.get("status")
         if status is not None:
@@ -165,32 +188,94 @@ def grouped(rows: list[Notification], viewer: Account, warnings: dict[int, list[
                 "notifications_count": 0,
                 "type": out["type"],
                 "most_recent_notification_id": out["id"],
-                "page_min_id": out["id"],
-                "page_max_id": out["id"],
-                "latest_page_notification_at": out["created_at"],
                 "sample_account_ids": [],
             }
+            if counts is None:
+                group.update(page_min_id=out["id"], page_max_id=out["id"], latest_page_notification_at=out["created_at"])
             if status is not None:
                 group["status_id"] = status["id"]
             if out.get("moderation_warning") is not None:
                 group["moderation_warning"] = out["moderation_warning"]
         group["notifications_count"] += 1
-        group["page_min_id"] = out["id"]  # rows are newest first
-        if out["account"]["id"] not in group["sample_account_ids"] and len(group["sample_account_ids"]) < 8:
-            group["sample_account_ids"].append(out["account"]["id"])
-    return {"accounts": list(accounts.values()), "statuses": list(statuses.values()), "notification_groups": list(groups.values())}
+        if counts is None:
+            group["page_min_id"] = out["id"]  # rows are newest first
+        else:
+            group["notifications_count"] = counts[key]
+        samples = group["sample_account_ids"]
+        if out["account"]["id"] not in samples and len(samples) < notification_queries.GROUP_SAMPLE:
+            samples.append(out["account"]["id"])
+    body: dict[str, Any] = {"statuses": list(statuses.values()), "notification_groups": list(groups.values())}
+    if not partial:
+        body["accounts"] = list(accounts.values())
+        return body
+    # As Mastodon: full accounts for each group's newest, the other sampled ones partially.
+    full = {g["sample_account_ids"][0] for g in groups.values()}
+    body["accounts"] = [a for aid, a in accounts.items() if aid in full]
+    body["partial_accounts"] = [
+        {f: a[f] for f in ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")} for aid, a in accounts.items() if aid not in full
+    ]
+    return body
 
 
 @router.get(
     "/v2/notifications",
     response=GroupedNotifications,
     auth=Scoped("read:notifications"),
-    summary="Your notifications, grouped within the page (types[], exclude_types[], account_id, grouped_types[])",
+    summary="Your notifications, grouped within the page (types[], exclude_types[], account_id, grouped_types[], expand_accounts, include_filtered)",
     exclude_unset=True,
 )
 def index_grouped(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     viewer = account_of(request)
-    asked = query_list(request, "grouped_types")
-    grouped_types = {t for t in asked if t in GROUPABLE} if asked else set(GROUPABLE)
+    # include_filtered is accepted: Rostra has no notification requests, so nothing is ever held back.
     rows, warnings = filtered_page(request, response, viewer)
-    return grouped(rows, viewer, warnings, grouped_types)
+    return grouped(rows, viewer, warnings, grouped_kinds(request), partial=partial_avatars(request))
+
+
+@router.get(
+    "/v2/notifications/unread_count",
+    response=UnreadCount,
+    auth=Scoped("read:notifications"),
+    summary="How many notification groups are newer than your notifications marker (limit 100 by default, at most 1000)",
+)
+def unread_count_grouped(request: HttpRequest) -> dict[str, Any]:
+    limit = limit_param(request, default=100, max_limit=1000)
+    count = notification_queries.unread_groups_since_marker(account_of(request), limit=limit, grouped_kinds=grouped_kinds(request), **type_filters(request))
+    return {"count": count}
+
+
+@router.get(
+    "/v2/notifications/{group_key}",
+    response=GroupedNotifications,
+    auth=Scoped("read:notifications"),
+    summary="One notification group",
+    exclude_unset=True,
+)
+def show_group(request: HttpRequest, group_key: str) -> dict[str, Any]:
+    viewer = account_of(request)
+    group = notification_queries.get_group(viewer, group_key)
+    kinds = notification_queries.GROUPABLE_KINDS if not group_key.startswith("ungrouped-") else ()
+    return grouped(group.latest, viewer, {}, kinds, partial=partial_avatars(request), counts={group.key: group.count})
+
+
+@router.get(
+    "/v2/notifications/{group_key}/accounts",
+    response=list[schemas.Account],
+    auth=Scoped("read:notifications"),
+    summary="The accounts in a notification group, newest first (limit 40 by default, at most 80)",
+)
+def group_accounts(request: HttpRequest, response: HttpResponse, group_key: str) -> list[dict[str, Any]]:
+    viewer = account_of(request)
+    page = notification_queries.group_accounts(viewer, group_key, page_request(request, default_limit=40, max_limit=80))
+    paginated(request, response, page)
+    return [entities.account(n.actor) for n in page.items]
+
+
+@router.post(
+    "/v2/notifications/{group_key}/dismiss",
+    response=schemas.Empty,
+    auth=Scoped("write:notifications"),
+    summary="Dismiss every notification in a group",
+)
+def dismiss_group(request: HttpRequest, group_key: str) -> dict[str, Any]:
+    actions.dismiss_group(account_of(request), group_key)
+    return {}
