@@ -291,7 +291,10 @@ def change_password(user: User, old_password: str, new_password: str) -> None:
     except DjangoValidationError as exc:
         raise ValidationError(exc.messages[0], errors={"new_password": list(exc.messages)}) from None
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    # Other browser sessions end with the password hash (Django's session check); the apps'
+    # tokens issued before now end too (rostra.api.oauth.find_token reads this).
+    user.credentials_changed_at = now()
+    user.save(update_fields=["password", "credentials_changed_at"])
 
 
 def _check_language(default_language: str | None) -> str | None:

@@ -30,6 +30,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the password last changed: API tokens issued before it stop working at once.
+    credentials_changed_at = models.DateTimeField(null=True, blank=True)
     # Preferences
     default_visibility = models.CharField(max_length=16, default="public")
     default_sensitive = models.BooleanField(default=False)

@@ -256,6 +256,9 @@ def find_token(value: str) -> AccessToken | None:
     )
     if row is None or (row.user is not None and not row.user.is_active):
         return None
+    changed = row.user.credentials_changed_at if row.user is not None else None
+    if changed is not None and row.created_at < changed:
+        return None  # issued before the password changed: a stolen token dies with the old password
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)

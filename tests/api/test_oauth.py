@@ -338,3 +338,30 @@ def test_authorization_server_metadata(db):
     assert set(body["grant_types_supported"]) == {"authorization_code", "password", "client_credentials"}
     assert "S256" in body["code_challenge_methods_supported"]
     assert {"read", "write:statuses", "admin:read:accounts", "follow"} <= set(body["scopes_supported"])
+
+
+def test_a4_revoke_a_password_change_ends_every_earlier_token_at_once(world, register, password_token):
+    """SECURITY-TESTS A4: after the password changes, the API answers 401 at once to tokens
+    issued before; a token issued afterwards works (and the streaming process re-checks tokens
+    through the same ``find_token``, so open streams close too)."""
+    from django.test import Client
+
+    from rostra.accounts.actions import change_password
+    from rostra.api.oauth import find_token
+    from rostra.testing.world import PASSWORD
+
+    old = password_token(world.bob)
+    assert bearer(old).get("/api/v1/accounts/verify_credentials").status_code == 200
+    change_password(world.bob.user, PASSWORD, "a-brand-new-password-2026")
+    r = bearer(old).get("/api/v1/accounts/verify_credentials")
+    assert r.status_code == 401 and r.json() == {"error": "The access token is invalid"}
+    assert find_token(old) is None
+    app = register()
+    fresh = Client().post(
+        "/oauth/token",
+        {"grant_type": "password", "username": "bob", "password": "a-brand-new-password-2026", "scope": "read",
+         "client_id": app.client_id, "client_secret": app.client_secret},
+    ).json()["access_token"]
+    assert bearer(fresh).get("/api/v1/accounts/verify_credentials").status_code == 200
+    # Someone else's tokens are untouched.
+    assert bearer(password_token(world.alice)).get("/api/v1/accounts/verify_credentials").status_code == 200
