@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import close_old_connections, connection
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 
 from rostra.accounts.models import Account, Block
 from rostra.api import entities
@@ -186,7 +186,8 @@ def check_stream(auth: Auth, name: str, params: dict[str, str]) -> Stream:
 
 
 def live_tokens(token_ids: Iterable[int]) -> set[int]:
-    """Which of these tokens are still good: not revoked, their person active and not suspended."""
+    """Which of these tokens are still good: not revoked, not older than the last password change,
+    their person active and not suspended (the batch form of ``find_token``'s checks)."""
     ids = set(token_ids)
     if not ids:
         return set()
@@ -195,6 +196,7 @@ def live_tokens(token_ids: Iterable[int]) -> set[int]:
         AccessToken.objects.filter(pk__in=ids, revoked_at__isnull=True)
         .exclude(user__is_active=False)
         .exclude(user__account__suspended_at__isnull=False)
+        .exclude(user__credentials_changed_at__gt=F("created_at"))  # issued before a password change
         .values_list("pk", flat=True)
     )
 

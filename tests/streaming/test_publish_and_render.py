@@ -167,6 +167,12 @@ def test_revoked_tokens_and_suspended_people_are_not_live(world):
     AccessToken.objects.filter(pk=tokens["alice"]).update(revoked_at="2026-01-01T00:00:00Z")
     Account.objects.filter(pk=world.dave.pk).update(suspended_at="2026-01-01T00:00:00Z")
     assert live_tokens(tokens.values()) == {tokens["bob"]}
+    # A password change ends the streams of every token issued before it (SECURITY-TESTS A4).
+    from rostra.accounts.actions import change_password
+    from rostra.testing.world import PASSWORD
+
+    change_password(world.bob.user, PASSWORD, "another-long-password-2026")
+    assert live_tokens(tokens.values()) == set()
 
 
 def test_a_list_stream_gets_its_members_posts_and_is_its_owners_only(world):
