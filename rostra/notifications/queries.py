@@ -74,11 +74,9 @@ def get_notification(viewer: Account, notification_id: Any) -> Notification:
     return found
 
 
-def unread_since_marker(
-    viewer: Account, *, kinds: Iterable[str] | None = None, exclude: Iterable[str] = (), actor_id: int | None = None, limit: int = 100
-) -> int:
-    """Mastodon 4.3's unread count: notifications newer than the viewer's ``notifications``
-    marker (all of them when no marker is set), counted up to ``limit``."""
+def _unread(viewer: Account, *, kinds: Iterable[str] | None, exclude: Iterable[str], actor_id: int | None) -> QuerySet[Notification]:
+    """The viewer's visible notifications newer than their ``notifications`` marker (all of them
+    when no marker is set), narrowed by type and actor: what both unread counts count."""
     qs = _visible(viewer)
     marker = Marker.objects.filter(account_id=viewer.pk, timeline=MarkerTimeline.NOTIFICATIONS).first()
     if marker is not None:
@@ -90,6 +88,15 @@ def unread_since_marker(
         qs = qs.exclude(kind__in=exclude)
     if actor_id is not None:
         qs = qs.filter(actor_id=actor_id)
+    return qs
+
+
+def unread_since_marker(
+    viewer: Account, *, kinds: Iterable[str] | None = None, exclude: Iterable[str] = (), actor_id: int | None = None, limit: int = 100
+) -> int:
+    """Mastodon 4.3's unread count: notifications newer than the viewer's ``notifications``
+    marker (all of them when no marker is set), counted up to ``limit``."""
+    qs = _unread(viewer, kinds=kinds, exclude=exclude, actor_id=actor_id)
     return len(qs.order_by("-id").values_list("pk", flat=True)[:limit])
 
 
@@ -181,17 +188,7 @@ def unread_groups_since_marker(
 ) -> int:
     """Mastodon 4.3's grouped unread count: groups with a notification newer than the viewer's
     ``notifications`` marker (all when no marker is set), counted up to ``limit``."""
-    qs = _visible(viewer)
-    marker = Marker.objects.filter(account_id=viewer.pk, timeline=MarkerTimeline.NOTIFICATIONS).first()
-    if marker is not None:
-        qs = qs.filter(pk__gt=marker.last_read_id)
-    if kinds is not None:
-        qs = qs.filter(kind__in=list(kinds))
-    exclude = list(exclude)
-    if exclude:
-        qs = qs.exclude(kind__in=exclude)
-    if actor_id is not None:
-        qs = qs.filter(actor_id=actor_id)
+    qs = _unread(viewer, kinds=kinds, exclude=exclude, actor_id=actor_id)
     grouped_kinds = tuple(grouped_kinds)
     keys: set[str] = set()
     for n in qs.only("id", "kind", "post_id", "created_at").order_by("-id").iterator(chunk_size=500):

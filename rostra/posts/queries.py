@@ -29,6 +29,7 @@ from rostra.accounts.policies import active_mutes
 from rostra.core import clock
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
+from rostra.core.pagination import Page, PageRequest, paginate
 from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Pin, Poll, PollVote, Post, ThreadMute, Visibility
 
 
@@ -186,17 +187,12 @@ def liked_posts(viewer: Account) -> QuerySet[Post]:
 
 
 def reposters(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]:
-    ids = visible_posts(viewer).filter(repost_of=post).values("author_id")
-    return list(Account.objects.filter(pk__in=ids, suspended_at__isnull=True)[:limit])
+    return reposters_page(viewer, post, PageRequest(limit=limit)).items
 
 
 def likers(viewer: Account | None, post: Post, limit: int = 40) -> list[Account]:
-    qs = Account.objects.filter(likes__post=post, suspended_at__isnull=True)
-    if viewer is not None:  # nobody is shown across a block, either way
-        qs = qs.exclude(pk__in=Block.objects.filter(account_id=viewer.pk).values("target_id")).exclude(
-            pk__in=Block.objects.filter(target_id=viewer.pk).values("account_id")
-        )
-    return list(qs.order_by("-likes__id")[:limit])
+    """Who liked ``post``, newest first; nobody is shown across a block, either way."""
+    return likers_page(viewer, post, PageRequest(limit=limit)).items
 
 
 def media_for_viewer(viewer: Account | None, file_name: str, *, under_review: Callable[[int], bool] | None = None) -> Media:
@@ -380,8 +376,6 @@ def account_posts(
 def _posts_by_marker(viewer: Account, rows: QuerySet[Any], req: Any) -> Any:
     """Page ``rows`` (Bookmark or Like rows of the viewer, keyed by their own id, as Mastodon
     pages them): a ``Page`` of the visible posts in that order, with the rows' cursors."""
-    from rostra.core.pagination import Page, paginate
-
     visible = visible_posts(viewer).values("pk")
     page = paginate(rows.filter(post_id__in=visible), req)
     by_id = {p.pk: p for p in with_viewer_state(Post.objects.filter(pk__in=[r.post_id for r in page.items]), viewer)}
@@ -420,19 +414,15 @@ def _not_blocked_accounts(viewer: Account | None, qs: QuerySet[Any], prefix: str
     )
 
 
-def reposters_page(viewer: Account | None, post: Post, req: Any) -> Any:
+def reposters_page(viewer: Account | None, post: Post, req: PageRequest) -> Page[Account]:
     """``Page[Account]`` of who reposted ``post`` (newest first, keyed by the repost's id)."""
-    from rostra.core.pagination import Page, paginate
-
     rows = _not_blocked_accounts(viewer, visible_posts(viewer).filter(repost_of_id=post.pk), "author__").select_related("author")
     page = paginate(rows, req)
     return Page(items=[r.author for r in page.items], next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
 
 
-def likers_page(viewer: Account | None, post: Post, req: Any) -> Any:
+def likers_page(viewer: Account | None, post: Post, req: PageRequest) -> Page[Account]:
     """``Page[Account]`` of who liked ``post`` (newest first, keyed by the like's id)."""
-    from rostra.core.pagination import Page, paginate
-
     rows = _not_blocked_accounts(viewer, Like.objects.filter(post_id=post.pk), "account__").select_related("account")
     page = paginate(rows, req)
     return Page(items=[r.account for r in page.items], next_max_id=page.next_max_id, prev_min_id=page.prev_min_id)
@@ -440,8 +430,6 @@ def likers_page(viewer: Account | None, post: Post, req: Any) -> Any:
 
 def quotes_page(viewer: Account, post_id: Any, req: Any) -> Any:
     """``Page[Post]``: the accepted, visible quotes of one of the viewer's own posts (Mastodon 4.5)."""
-    from rostra.core.pagination import paginate
-
     pid = parse_id(post_id)
     if pid is None or not Post.objects.filter(pk=pid, author_id=viewer.pk, repost_of__isnull=True).exists():
         raise NotFound("No such post.")
