@@ -5,8 +5,12 @@ warning, keyed by rowid = post id. Triggers on ``posts_post`` keep it in step in
 transaction as the write, so there is no queue to lag or lose an update, and a deleted post's
 text leaves the index when the post does. Reposts carry no text of their own and are not indexed.
 
-PostgreSQL: a GIN index over ``SEARCH_VECTOR`` (the same expression the queries use, so the
-planner can use the index); nothing else to keep in sync.
+PostgreSQL: a GIN index over ``search_vector()`` (the same expression the queries use, so the
+planner can use the index); nothing else to keep in sync. PostgreSQL's parser keeps URLs, host
+names, paths, versions and signed numbers as single tokens ("example.org/cycling/956", "7/8",
+"-3"), while a search is cut into plain words (see ``rostra.search.queries``), so the indexed
+text has its ASCII punctuation turned into spaces first: both sides then see the same words, as
+SQLite's unicode61 tokenizer does.
 
 Django's SQLite schema editor rebuilds a table (new table, copy, drop, rename) for many
 ``ALTER``s, and dropping the old ``posts_post`` drops its triggers with it. ``ensure`` runs after
@@ -57,11 +61,21 @@ OPTIMIZE_SQL = "INSERT INTO search_post_fts(search_post_fts) VALUES ('optimize')
 FILL_SQL = "INSERT INTO search_post_fts(rowid, text, spoiler_text) SELECT id, text, spoiler_text FROM posts_post WHERE repost_of_id IS NULL"
 
 
+# Every ASCII punctuation mark, and as many spaces: translate() maps one to the other.
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def _words_only(column: str) -> Any:
+    from django.db.models import F, Func, TextField, Value
+
+    return Func(F(column), Value(_PUNCTUATION), Value(" " * len(_PUNCTUATION)), function="translate", output_field=TextField())
+
+
 def search_vector() -> Any:
     """The indexed expression. Queries must use exactly this for PostgreSQL to use the index."""
     from django.contrib.postgres.search import SearchVector
 
-    return SearchVector("text", "spoiler_text", config="simple")
+    return SearchVector(_words_only("text"), _words_only("spoiler_text"), config="simple")
 
 
 def _pg_index() -> Any:
@@ -85,6 +99,13 @@ def install(schema_editor: Any, post_model: Any) -> None:
             if sqlite3.sqlite_version_info >= (3, 44, 0):
                 cursor.execute("INSERT INTO search_post_fts(search_post_fts, rank) VALUES ('secure-delete', 1)")
     elif vendor == "postgresql":
+        schema_editor.add_index(post_model, _pg_index())
+
+
+def reinstall_pg_index(schema_editor: Any, post_model: Any) -> None:
+    """Rebuild the PostgreSQL index after ``search_vector()`` changed (a migration calls it)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
         schema_editor.add_index(post_model, _pg_index())
 
 

@@ -72,6 +72,25 @@ def test_punctuation_separates_words(world):
     assert found(None, "pair-programming") == [hit.pk]
 
 
+
+@pytest.mark.parametrize(
+    ("text", "q"),
+    [
+        # PostgreSQL's parser keeps these whole (url, host, file path, signed number, version,
+        # email): the index cuts them into words as a search does, on both databases.
+        ("Headwind both ways. https://example.org/cycling/956", "example org cycling 956"),
+        ("Headwind both ways. https://example.org/cycling/956", "Headwind both ways. https://example.org/cycling/956"),
+        ("Sunday league: we lost 4-3, but the oranges were excellent.", "lost 4 3"),
+        ("We're learning something in 7/8, wish us luck.", "learning something in 7/8"),
+        ("Upgraded to v2.4.1 over lunch", "upgraded v2 4 1"),
+        ("Mail me at garden@example.net about seeds", "garden example net"),
+        ("The deep_sea_diver returns", "deep sea diver"),
+    ],
+)
+def test_urls_numbers_and_paths_are_found_by_their_words(world, text, q):
+    hit = make_post(world.alice, text)
+    assert found(None, q) == [hit.pk]
+
 def test_hashtags_and_mentions_are_found_by_their_words(world):
     hit = make_post(world.alice, "Sunday ride along the canal #CyclingLife with @bob")
     assert found(None, "#cyclinglife") == [hit.pk]
