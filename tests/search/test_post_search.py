@@ -72,7 +72,6 @@ def test_punctuation_separates_words(world):
     assert found(None, "pair-programming") == [hit.pk]
 
 
-
 @pytest.mark.parametrize(
     ("text", "q"),
     [
@@ -90,6 +89,7 @@ def test_punctuation_separates_words(world):
 def test_urls_numbers_and_paths_are_found_by_their_words(world, text, q):
     hit = make_post(world.alice, text)
     assert found(None, q) == [hit.pk]
+
 
 def test_hashtags_and_mentions_are_found_by_their_words(world):
     hit = make_post(world.alice, "Sunday ride along the canal #CyclingLife with @bob")
