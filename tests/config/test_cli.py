@@ -90,3 +90,37 @@ def test_serve_runs_web_and_worker_and_stops_cleanly(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=40)
     assert proc.returncode == 0, out
+
+
+def test_deployment_checks_pass_behind_tls_and_name_what_is_missing_without_it(tmp_path):
+    """`rostra check --deploy` is clean in production settings (ROSTRA_HTTPS=true behind a proxy)
+    and, on plain http, names the protections that are off."""
+    prod = _env(tmp_path, ROSTRA_DOMAIN="social.example", ROSTRA_HTTPS="true")
+    subprocess.run([RBIN, "migrate"], check=True, env=prod, capture_output=True, timeout=120)
+    proc = subprocess.run([RBIN, "check", "--deploy"], check=False, env=prod, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok   deployment checks" in proc.stdout
+    plain = _env(tmp_path, ROSTRA_DOMAIN="social.example")
+    proc = subprocess.run([RBIN, "check", "--deploy"], check=False, env=plain, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    for missing in ("SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        assert missing in proc.stdout + proc.stderr
+
+
+def test_behind_tls_plain_http_is_redirected_and_https_gets_hsts(tmp_path):
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='social.example')\n"
+        "r = c.get('/about')\n"
+        "print(r.status_code, r.headers.get('Location'))\n"
+        "r = c.get('/about', headers={'X-Forwarded-Proto': 'https'})\n"
+        "print(r.status_code, r.headers.get('Strict-Transport-Security'), r.cookies.get('csrftoken') and r.cookies['csrftoken']['secure'])\n"
+    )
+    env = _env(tmp_path, ROSTRA_DOMAIN="social.example", ROSTRA_HTTPS="true", DJANGO_SETTINGS_MODULE="rostra.config.settings")
+    subprocess.run([RBIN, "migrate"], check=True, env=env, capture_output=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True, timeout=60)
+    redirect, secure = proc.stdout.splitlines()
+    assert redirect == "301 https://social.example/about"
+    assert secure.startswith("200 max-age=63072000; includeSubDomains")
+    assert "preload" not in secure

@@ -70,6 +70,7 @@ BAD_VALUES = [
     ("ROSTRA_DOMAIN", "example.org:70000"),
     ("ROSTRA_DOMAIN", "a" * 300),
     ("ROSTRA_HTTPS", "maybe"),
+    ("ROSTRA_HSTS_PRELOAD", "sometimes"),
     ("DATABASE_URL", "mysql://db/rostra"),
     ("DATABASE_URL", "postgres://"),
     ("REDIS_URL", "http://127.0.0.1:6379"),
@@ -100,6 +101,7 @@ BAD_VALUES = [
     ("ROSTRA_STREAMING_PORT", "http"),
     ("ROSTRA_STREAMING_URL", "https://social.example.org"),
     ("ROSTRA_STREAMING_PUBLIC", "sometimes"),
+    ("ROSTRA_API_REQUIRE_AUTH", "sometimes"),
 ]
 
 
