@@ -14,7 +14,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/rostra
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps clients demo clean
+.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps crash-deps clients demo clean
 
 install: $(STAMP) $(HTMX)
 
@@ -69,6 +69,15 @@ browser-deps:
 	  else echo "make: the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
+# The crash tests (tests/security/test_f_crash.py) start their own PostgreSQL cluster and redis-server:
+# Debian's server binaries (initdb and pg_ctl live in /usr/lib/postgresql/<version>/bin; the tests look there).
+crash-deps:
+	@if ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; \
+	  else echo "make: the crash tests need PostgreSQL's and Redis's servers: sudo apt-get install postgresql redis-server"; exit 1; fi; \
+	fi
+
 lint: install
 	$(BIN)/ruff check rostra tests bench
 	$(BIN)/lint-imports
@@ -76,10 +85,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy rostra
 
-test-sqlite: install browser-deps clients
+test-sqlite: install browser-deps crash-deps clients
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test-postgres: install clients
+test-postgres: install crash-deps clients
 	@if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 1)' 2>/dev/null; then \
 	  redis=""; \
 	  if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 6379), 1)' 2>/dev/null; then redis="$(REDIS_TEST_URL)"; fi; \

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from rostra.accounts import sessions
 from rostra.accounts.models import Account, AccountNote, Block, Endorsement, Follow, FollowRequest, Mute, Role, User
 from rostra.core import events
 from rostra.core.clock import now
@@ -283,18 +284,21 @@ def unmute(account: Account, target: Account) -> None:
     Mute.objects.filter(account=account, target=target).delete()
 
 
-def change_password(user: User, old_password: str, new_password: str) -> None:
+def change_password(user: User, old_password: str, new_password: str, *, keep_session_key: str | None = None) -> None:
+    """Set a new password; every other web session ends (``keep_session_key`` is the browser
+    that asked) and every API token issued before now."""
     if not user.check_password(old_password or ""):
         raise ValidationError("Your current password is not right.", field="old_password")
     try:
         password_validation.validate_password(new_password or "", user)
     except DjangoValidationError as exc:
         raise ValidationError(exc.messages[0], errors={"new_password": list(exc.messages)}) from None
-    user.set_password(new_password)
-    # Other browser sessions end with the password hash (Django's session check); the apps'
-    # tokens issued before now end too (rostra.api.oauth.find_token reads this).
-    user.credentials_changed_at = now()
-    user.save(update_fields=["password", "credentials_changed_at"])
+    with transaction.atomic():
+        user.set_password(new_password)
+        # The apps' tokens issued before now end too (rostra.api.oauth.find_token reads this).
+        user.credentials_changed_at = now()
+        user.save(update_fields=["password", "credentials_changed_at"])
+        sessions.end_other_sessions(user, keep_session_key)
 
 
 def _check_language(default_language: str | None) -> str | None:
@@ -339,7 +343,8 @@ def purge_account(account: Account) -> None:
         follower_targets = list(Follow.objects.filter(follower=account).values_list("target_id", flat=True))
         followed_by = list(Follow.objects.filter(target=account).values_list("follower_id", flat=True))
         user = account.user
-        user_id = user.pk if user is not None else None  # delete() clears .pk; the sessions need it
+        # Collected before the rows cascade away with the login (rostra.accounts.sessions)
+        session_keys = sessions.session_keys(user.pk) if user is not None else []
         account.delete()  # cascades posts, edits, media rows, likes, bookmarks, follows, timeline rows, notifications
         if user is not None:
             user.delete()
@@ -348,16 +353,7 @@ def purge_account(account: Account) -> None:
         affected()
         events.emit("account.deleted", account_id=account_id)
         transaction.on_commit(lambda: delete_files(_media_dir(), files))
-    if user_id is not None:
-        _purge_sessions(user_id)
-
-
-def _purge_sessions(user_id: int) -> None:
-    from django.contrib.sessions.models import Session
-
-    for session in Session.objects.all().iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
-            session.delete()
+        sessions.delete_sessions(session_keys)
 
 
 def set_role(user: User, role: str) -> None:

@@ -195,3 +195,48 @@ class Endorsement(OpaqueIdModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "target"], name="endorsement_unique")]
         indexes = [models.Index(fields=["target", "account"], name="endorsement_target_idx")]
+
+
+class TwoFactor(OpaqueIdModel):
+    """A login's authenticator app (TOTP, RFC 6238): see ``rostra.accounts.twofactor``.
+
+    ``confirmed_at`` is null while the person is still enrolling (the secret is shown only then);
+    ``last_used_step`` is the time step of the last accepted code, so no code works twice."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=255)  # base32, sealed (twofactor.seal); never shown once confirmed
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class RecoveryCode(OpaqueIdModel):
+    """One of a login's single-use recovery codes, kept only as a SHA-256 digest (the codes carry
+    80 random bits, so a digest cannot be reversed by guessing)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")]
+
+
+class UserSession(OpaqueIdModel):
+    """One web sign-in, so a person can see where they are signed in and end any of them
+    (``rostra.accounts.sessions``). Created by Django's ``user_logged_in`` signal, removed with the
+    session.
+
+    ``session_key`` is Django's own key, not a digest: ending a sign-in deletes the session through
+    the session backend, which needs the key (the ``django_session`` table holds the same keys)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()  # refreshed at most once a minute
+    ip = models.CharField(max_length=45, blank=True, default="")  # as text; "" when unknown
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "last_seen_at"], name="user_session_user_idx")]

@@ -417,3 +417,34 @@ def viewer_of(request: HttpRequest) -> Account | None:
     if auth is None or auth is ANONYMOUS:
         return None
     return account_of(request)
+
+
+# --- Closing the API to anonymous clients (ROSTRA_API_REQUIRE_AUTH) ---------------------------
+#
+# Mastodon's DISALLOW_UNAUTHENTICATED_API_ACCESS: an instance may refuse its client API to anyone
+# without a user's token, so that nothing can be read or walked anonymously. An app still needs a
+# few endpoints before anyone signs in: the instance documents (to show the server), registering
+# itself (``/apps``, then ``/oauth/*`` and nodeinfo, outside /api/v1|v2), custom emojis, and
+# sign-up (``POST /api/v1/accounts`` with the app's own token). Everything else answers 401.
+# Checked by path in one place (the API middleware), so an endpoint added later is closed too.
+
+REQUIRES_USER = "This method requires an authenticated user"
+_CLIENT_API = re.compile(r"^/api/v[12]/")
+_OPEN_BEFORE_SIGN_IN = re.compile(r"^/api/v[12]/(instance|apps|custom_emojis)(/.*)?$")
+_SIGN_UP = re.compile(r"^/api/v1/accounts/?$")
+
+
+def open_before_sign_in(method: str, path: str) -> bool:
+    """Whether ``path`` stays open to anonymous clients while the API requires sign-in."""
+    if not _CLIENT_API.match(path) or _OPEN_BEFORE_SIGN_IN.match(path):
+        return True
+    return method == "POST" and bool(_SIGN_UP.match(path))
+
+
+def refuse_anonymous(request: HttpRequest, token: AccessToken | None) -> JsonResponse | None:
+    """401 for a request without a user's token when the instance requires sign-in (None: let it through)."""
+    if not settings.ROSTRA.api_require_auth or (token is not None and token.user_id is not None):
+        return None
+    if open_before_sign_in(request.method or "GET", request.path):
+        return None
+    return error_response(401, REQUIRES_USER)

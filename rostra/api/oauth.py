@@ -15,9 +15,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from rostra.accounts import twofactor
 from rostra.accounts.models import User
+from rostra.accounts.sessions import AppGrant
 from rostra.api import scopes as scope_rules
 from rostra.api.models import AccessToken, Application, AuthorizationCode
 
@@ -52,11 +55,17 @@ class Registered:
     client_secret: str  # shown once
 
 
+UNSAFE_REDIRECT_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "about", "filesystem"})
+
+
 def _valid_redirect_uri(uri: str) -> bool:
     if uri == OOB:
         return True
     parts = urlsplit(uri)
     # Native apps register custom schemes (com.example.app://callback); web apps http(s) URLs.
+    # Schemes a browser runs or reads locally instead of handing to an app are never a callback.
+    if parts.scheme.lower() in UNSAFE_REDIRECT_SCHEMES:
+        return False
     return bool(parts.scheme) and not parts.fragment and (parts.scheme not in ("http", "https") or bool(parts.netloc))
 
 
@@ -230,6 +239,13 @@ def password_grant(app: Application, user: User | None, requested: str | None) -
             "invalid_grant",
             "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
         )
+    if twofactor.is_enabled(user):
+        # A password alone must not get around the second factor (Mastodon refuses these too).
+        raise OAuthError(
+            "invalid_grant",
+            "This account uses two-factor authentication, which the password grant cannot ask for. "
+            "Sign in through the browser instead (the authorization code flow).",
+        )
     return _issue(app, user, wanted)
 
 
@@ -240,9 +256,13 @@ def client_credentials(app: Application, requested: str | None) -> Issued:
 def revoke(app: Application, token: str | None) -> None:
     """Revoke the app's own token; an unknown token is not an error (RFC 7009 §2.2)."""
     if token:
-        AccessToken.objects.filter(token_hash=digest(token), application=app, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        revoke_tokens(AccessToken.objects.filter(token_hash=digest(token), application=app))
+
+
+def revoke_tokens(rows: QuerySet[AccessToken]) -> int:
+    """Every revocation ends here: the API refuses the tokens at once and open streams close at
+    their next check (``rostra.streaming.hub.live_tokens``)."""
+    return rows.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def find_token(value: str) -> AccessToken | None:
@@ -264,3 +284,26 @@ def find_token(value: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)
         row.last_used_at = now
     return row
+
+
+# --- A person's own view of their apps (Settings → Security; rostra.accounts.sessions) -----------
+
+
+class GrantDirectory:
+    """What the web settings page may know of a person's tokens, registered with
+    ``rostra.accounts.sessions`` at start-up (the web and the domain apps never import the API)."""
+
+    def grants_of(self, user: User) -> list[AppGrant]:
+        rows = AccessToken.objects.filter(user=user, revoked_at__isnull=True).select_related("application").order_by("-created_at")
+        if user.credentials_changed_at is not None:
+            rows = rows.filter(created_at__gte=user.credentials_changed_at)  # already dead (find_token)
+        return [AppGrant(t.pk, t.application.name, _web_link(t.application.website), t.scopes, t.created_at, t.last_used_at) for t in rows]
+
+    def revoke_grant(self, user: User, grant_id: int) -> bool:
+        return bool(revoke_tokens(AccessToken.objects.filter(pk=grant_id, user=user)))
+
+
+def _web_link(url: str) -> str:
+    """An app's website as a link for a page, or "" (apps register any text there)."""
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""

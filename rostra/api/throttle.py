@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 
+from rostra.api.http import refuse_anonymous
 from rostra.api.oauth import find_token
 from rostra.core import ratelimit
 from rostra.core.ratelimit import LimiterUnavailable, Verdict
@@ -113,10 +114,10 @@ class RateLimitMiddleware:
         ip = ratelimit.ip_group(ratelimit.client_ip(request.META, settings.ROSTRA.trusted_proxies))
         user_id: int | None = None
         shown: Verdict | None = None
+        token = find_token(_bearer(request)) if is_api and _bearer(request) else None
 
         try:
             if is_api:
-                token = find_token(_bearer(request)) if _bearer(request) else None
                 if token is not None:
                     verdicts = [lim.hit(rules["api_token"], str(token.pk))]
                     if token.user_id is not None:
@@ -132,6 +133,14 @@ class RateLimitMiddleware:
                 user_id = int(request.user.pk)
         except LimiterUnavailable:
             pass  # the general API limit fails open; sign-in below fails closed
+        if is_api:
+            # Counted above, so that a flood of anonymous requests is still limited; refused
+            # whether or not the limiter is up.
+            closed = refuse_anonymous(request, token)
+            if closed is not None:
+                if shown is not None:
+                    _headers(closed, shown)
+                return closed
 
         account_key = ""
         if is_sign_in:

@@ -35,7 +35,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_DATA_DIR", "./data", "Where Rostra keeps its SQLite database, media, task queue and generated secret key."),
     Setting("ROSTRA_DOMAIN", "127.0.0.1:8000", "The public host[:port] of this instance, as people type it in a browser."),
-    Setting("ROSTRA_HTTPS", "false", "Whether the public URL is https:// (behind a TLS-terminating proxy). Turns on secure cookies and HSTS."),
+    Setting("ROSTRA_HTTPS", "false", "Whether the public URL is https:// (behind a TLS-terminating proxy that sets X-Forwarded-Proto). Turns on secure cookies, HSTS and the redirect of plain-http requests."),
+    Setting("ROSTRA_HSTS_PRELOAD", "false", "With ROSTRA_HTTPS: add `preload` to the HSTS header, consenting to browsers' HSTS preload list (submit the domain at hstspreload.org yourself)."),
     Setting("DATABASE_URL", None, "A PostgreSQL URL (postgres://user@host:5432/db). Unset: SQLite in WAL mode inside the data dir."),
     Setting("REDIS_URL", None, "A Redis URL (redis://127.0.0.1:6379/0). Set: the task queue and cache use Redis. Unset: embedded SQLite queue, in-process cache."),
     Setting("ROSTRA_SECRET_KEY", None, "Django's signing key. Unset: generated once and kept in <data dir>/secret_key."),
@@ -57,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_STREAMING_PORT", "8001", "The port of the streaming process (/api/v1/streaming, WebSocket and SSE) that `rostra serve` starts beside the web server."),
     Setting("ROSTRA_STREAMING_URL", None, "The public ws:// or wss:// URL clients stream from. Unset: wss://<domain> with ROSTRA_HTTPS (a reverse proxy routes /api/v1/streaming), else ws://<host>:<streaming port>."),
     Setting("ROSTRA_STREAMING_PUBLIC", "true", "Whether anonymous clients may read the public and hashtag streams (signed-in clients always may)."),
+    Setting("ROSTRA_API_REQUIRE_AUTH", "false", "Refuse the client API to anonymous clients: every /api/v1 and /api/v2 endpoint except what an app needs before signing in (instance, apps, custom emojis, sign-up) answers 401 without a user's token. Web pages and RSS feeds stay public."),
 )
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}(:\d{1,5})?$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
@@ -115,6 +117,7 @@ class RostraSettings:
     data_dir: Path
     domain: str
     https: bool
+    hsts_preload: bool
     database_url: str | None
     redis_url: str | None
     secret_key: str
@@ -136,6 +139,7 @@ class RostraSettings:
     streaming_port: int = 8001
     streaming_url: str | None = None
     streaming_anonymous: bool = True
+    api_require_auth: bool = False
 
     @property
     def base_url(self) -> str:
@@ -238,6 +242,7 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         data_dir=data_dir,
         domain=_domain("ROSTRA_DOMAIN", req("ROSTRA_DOMAIN")),
         https=_bool("ROSTRA_HTTPS", req("ROSTRA_HTTPS")),
+        hsts_preload=_bool("ROSTRA_HSTS_PRELOAD", req("ROSTRA_HSTS_PRELOAD")),
         database_url=database_url,
         redis_url=redis_url,
         secret_key=_secret_key(data_dir, get("ROSTRA_SECRET_KEY")),
@@ -257,6 +262,7 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         streaming_port=_int("ROSTRA_STREAMING_PORT", req("ROSTRA_STREAMING_PORT"), 1, 65535),
         streaming_url=_url("ROSTRA_STREAMING_URL", get("ROSTRA_STREAMING_URL") or "", ("ws", "wss")) if get("ROSTRA_STREAMING_URL") else None,
         streaming_anonymous=_bool("ROSTRA_STREAMING_PUBLIC", req("ROSTRA_STREAMING_PUBLIC")),
+        api_require_auth=_bool("ROSTRA_API_REQUIRE_AUTH", req("ROSTRA_API_REQUIRE_AUTH")),
         rate_limits=_checked("ROSTRA_RATE_LIMITS", get("ROSTRA_RATE_LIMITS") or "", parse_limits) and (get("ROSTRA_RATE_LIMITS") or ""),
         trusted_proxies=_checked("ROSTRA_TRUSTED_PROXIES", get("ROSTRA_TRUSTED_PROXIES") or "", parse_networks),
     )

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rostra.timelines",
     "rostra.notifications",
     "rostra.search",
+    "rostra.portability",
     "rostra.pipeline",
     "rostra.api",
     "rostra.web",
@@ -51,9 +52,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "rostra.api.throttle.RateLimitMiddleware",
+    "rostra.web.middleware.SessionActivityMiddleware",  # sign-ins' last-seen, at most once a minute
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "rostra.web.middleware.SecurityHeadersMiddleware",
+    "rostra.web.middleware.FaultMiddleware",  # database down → 503 + Retry-After, media disk full → 507
 ]
 
 ROOT_URLCONF = "rostra.config.urls"

@@ -31,3 +31,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A real SQLite file (not :memory:), so WAL and FTS5 behave as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(ROSTRA.data_dir / "test.sqlite3")}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+# rostra.core.outbound: tests' fake remotes listen on 127.0.0.2-127.0.0.9 over plain http. 127.0.0.1
+# stays forbidden (the SSRF tests keep a canary there). Honoured only together with TESTING above.
+OUTBOUND_TEST_ALLOW = {"peers": [f"127.0.0.{n}" for n in range(2, 10)], "plain_http": True}

@@ -20,7 +20,8 @@ def sanitize(html: str) -> str:
         return nh3.clean(
             html,
             tags=ALLOWED_TAGS,
-            attributes=ALLOWED_ATTRIBUTES,
+            # "*": nothing, or nh3 would also keep its default generic attributes (lang, title) on every tag.
+            attributes={**ALLOWED_ATTRIBUTES, "*": set()},
             url_schemes=ALLOWED_SCHEMES,
             link_rel=LINK_REL,
             strip_comments=True,

@@ -46,6 +46,7 @@ DEFAULT_RULES: dict[str, tuple[int, int]] = {
     "login_ip": (25, 300),  # sign-in attempts (web form and OAuth password grant), per IP
     "login_account": (25, 3600),  # failed sign-ins, per account name
     "signup_ip": (5, 1800),  # sign-ups (web and API), per IP; raise it for a surge
+    "password_reset_email": (5, 1800),  # password-reset requests, per email address as typed (lower-cased)
     "media": (30, 1800),  # media uploads, per account
     "delete": (30, 1800),  # post deletions and un-reposts, per account
 }

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rostra.accounts import password_reset
 from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
+from rostra.portability import actions as portability
 from rostra.streaming import publish as streaming
 from rostra.timelines import actions as timelines
 from rostra.timelines import lists
@@ -83,7 +85,11 @@ HANDLERS: dict[str, list[Handler]] = {
     "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
     "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"]), streaming.poll_ended],
     "account.updated": [],
-    "account.deleted": [],
+    "password_reset.requested": [lambda p: password_reset.send_reset_email(p["user_id"])],  # mails a real login only
+    "account.deleted": [lambda p: portability.delete_export_files(p["account_id"])],  # its archives leave the disk
+    # Data export and import (long jobs; each claims its row, so a second delivery does nothing)
+    "export.requested": [lambda p: portability.build_export(p["export_id"])],
+    "import.requested": [lambda p: portability.run_import(p["import_id"])],
     # Trust and safety
     "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"]), streaming.post_moderated],
     "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors

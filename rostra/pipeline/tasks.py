@@ -33,6 +33,15 @@ def optimize_search_index_task() -> None:
     optimize_index()
 
 
+@db_periodic_task(crontab(minute="29"))
+def discard_stale_uploads_task() -> None:
+    # Uploads no post uses after a day (abandoned composes, deleted posts kept for a redraft
+    # that never came) are deleted, rows and files: a deleted post's images must not outlive it.
+    from rostra.posts.actions import discard_stale_uploads
+
+    discard_stale_uploads()
+
+
 @db_periodic_task(crontab(minute="*"))
 def close_polls_task() -> None:
     # Polls whose time is up close; each is announced once ("poll.ended" notifies voters and author).
@@ -56,3 +65,13 @@ def publish_scheduled_posts_task() -> None:
     from rostra.posts.scheduled import publish_due
 
     publish_due()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def portability_task() -> None:
+    # Archives older than seven days are deleted (file and row); exports and imports whose
+    # worker died are started again.
+    from rostra.portability.actions import expire, tend
+
+    expire()
+    tend()

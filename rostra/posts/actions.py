@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -363,7 +364,8 @@ def delete_post(actor: Account, post_id: int, *, keep_media: bool = False) -> No
         if post.quote_of_id:
             Post.objects.filter(pk=post.quote_of_id, quotes_count__gt=0).update(quotes_count=F("quotes_count") - 1)
         if keep_media:
-            Media.objects.filter(post=post).update(post=None, position=0)
+            # Unattached from now: kept a day for a redraft, then discard_stale_uploads removes them.
+            Media.objects.filter(post=post).update(post=None, position=0, created_at=now())
         else:
             Media.objects.filter(post=post).delete()
         post.delete()
@@ -503,6 +505,24 @@ def discard_media(owner: Account, media_ids: Sequence[int]) -> int:
     return len(rows)
 
 
+UNATTACHED_MEDIA_TTL = timedelta(hours=24)
+
+
+def discard_stale_uploads(older_than: timedelta = UNATTACHED_MEDIA_TTL) -> int:
+    """Delete uploads that no post or scheduled post uses and that have waited longer than a day:
+    an abandoned compose, or the images of a post deleted for "delete and redraft" and never
+    redrafted. Without this a deleted post's images would outlive it. Run periodically."""
+    cutoff = now() - older_than
+    stale = list(Media.objects.filter(post__isnull=True, scheduled_posts__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)[:1000])
+    with transaction.atomic():
+        # Locked and read again: a post that attached one meanwhile keeps it, and its files.
+        rows = list(Media.objects.select_for_update().filter(pk__in=stale, post__isnull=True))
+        files = [f for m in rows for f in (m.file, m.thumbnail)]
+        Media.objects.filter(pk__in=[m.pk for m in rows]).delete()
+        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+    return len(rows)
+
+
 def update_media(owner: Account, media_id: int, *, description: str | None = None, focus: tuple[float, float] | None = None) -> Media:
     media = Media.objects.filter(pk=media_id, owner=owner).first()
     if media is None:
@@ -604,6 +624,6 @@ def recount_after_account_removal(account: Account) -> Callable[[], None]:
 
 
 __all__ = [
-    "Draft", "PollDraft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "edit_post", "like",
+    "Draft", "PollDraft", "bookmark", "create_post", "delete_post", "detach_quote", "discard_media", "discard_stale_uploads", "edit_post", "like",
     "mute_thread", "pin", "repost", "unbookmark", "unlike", "unmute_thread", "unpin", "unrepost", "update_media", "upload_media", "vote",
 ]

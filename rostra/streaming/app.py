@@ -69,7 +69,8 @@ class StreamingApp:
 
     @property
     def anonymous_public(self) -> bool:
-        return bool(settings.ROSTRA.streaming_anonymous)
+        # ROSTRA_API_REQUIRE_AUTH closes the whole client API to anonymous clients, streams included.
+        return bool(settings.ROSTRA.streaming_anonymous) and not settings.ROSTRA.api_require_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

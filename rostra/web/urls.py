@@ -2,7 +2,21 @@
 
 from django.urls import include, path, re_path
 
-from rostra.web.views import auth, filters, lists, media, notifications, posts, profiles, pwa, timelines
+from rostra.web.views import (
+    account_security,
+    auth,
+    feeds,
+    filters,
+    lists,
+    media,
+    notifications,
+    posts,
+    profiles,
+    pwa,
+    security,
+    timelines,
+)
+from rostra.web.views import portability as portability_views
 from rostra.web.views import settings as settings_views
 
 USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
@@ -13,6 +27,7 @@ urlpatterns = [
     path("", timelines.landing, name="landing"),
     path("home", timelines.home, name="home"),
     path("local", timelines.local, name="local"),
+    path("tags/<str:tag>.rss", feeds.tag_feed, name="tag_feed"),  # before tags/<tag>, which would match it
     path("tags/<str:tag>", timelines.tag, name="tag"),
     path("tags/<str:tag>/follow", timelines.tag_follow, name="tag_follow"),
     path("tags/<str:tag>/unfollow", timelines.tag_unfollow, name="tag_unfollow"),
@@ -23,7 +38,11 @@ urlpatterns = [
     # Signing up and in
     path("signup", auth.signup, name="signup"),
     path("login", auth.login_view, name="login"),
+    path("login/2fa", security.login_two_factor, name="login_2fa"),
     path("logout", auth.logout_view, name="logout"),
+    path("password-reset", account_security.password_reset_request, name="password_reset"),
+    path("password-reset/sent", account_security.password_reset_sent, name="password_reset_sent"),
+    path("password-reset/<str:uidb64>/<str:token>", account_security.password_reset_confirm, name="password_reset_confirm"),
     # Writing
     path("compose", posts.compose, name="compose"),
     path("posts/<str:post_id>/like", posts.like, name="like"),
@@ -50,6 +69,21 @@ urlpatterns = [
     path("settings/profile", settings_views.profile, name="settings_profile"),
     path("settings/account", settings_views.account_settings, name="settings_account"),
     path("settings/delete", settings_views.delete_account, name="settings_delete"),
+    path("settings/security", security.security, name="settings_security"),
+    path("settings/security/2fa/setup", security.two_factor_setup, name="two_factor_setup"),
+    path("settings/security/2fa/confirm", security.two_factor_confirm, name="two_factor_confirm"),
+    path("settings/security/2fa/cancel", security.two_factor_cancel, name="two_factor_cancel"),
+    path("settings/security/2fa/disable", security.two_factor_disable, name="two_factor_disable"),
+    path("settings/security/2fa/recovery-codes", security.recovery_codes, name="two_factor_recovery_codes"),
+    path("settings/security/sessions/end-others", account_security.end_other_sessions, name="sessions_end_others"),
+    path("settings/security/sessions/<str:session_id>/end", account_security.end_session, name="session_end"),
+    path("settings/security/apps/<str:grant_id>/revoke", account_security.revoke_app, name="app_revoke"),
+    path("settings/export", portability_views.export_page, name="settings_export"),
+    path("settings/export/<slug:kind>.csv", portability_views.export_csv, name="settings_export_csv"),
+    path("settings/export/<str:export_id>/status", portability_views.export_status, name="settings_export_status"),
+    path("settings/export/<str:export_id>/download", portability_views.export_download, name="settings_export_download"),
+    path("settings/import", portability_views.import_page, name="settings_import"),
+    path("settings/import/<str:import_id>/status", portability_views.import_status, name="settings_import_status"),
     path("settings/filters", filters.index, name="settings_filters"),
     path("settings/filters/<str:filter_id>", filters.edit, name="settings_filter"),
     path("settings/filters/<str:filter_id>/delete", filters.delete, name="settings_filter_delete"),
@@ -63,6 +97,8 @@ urlpatterns = [
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("icons/icon-<int:size>.png", pwa.icon, name="icon"),
     path("icons/icon-maskable-<int:size>.png", pwa.maskable_icon, name="maskable_icon"),
+    # RSS feeds (before the profiles: they start with @ too)
+    re_path(rf"^{USER}\.rss$", feeds.profile_feed, name="profile_feed"),
     # Profiles and threads (last: they match @anything)
     re_path(rf"^{USER}$", profiles.profile, name="profile"),
     re_path(rf"^{USER}/with_replies$", profiles.profile_with_replies, name="profile_with_replies"),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.test import Client
 
 from rostra.accounts import actions as accounts
 from rostra.accounts.models import Account, Block, Follow, Mute, User
@@ -20,12 +19,11 @@ from rostra.timelines.models import HomeEntry
 
 
 def _session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return session.session_key
+    # A real sign-in (Django's login(), as the login page does), so it is recorded in the
+    # sign-ins table that deletion purges through (rostra.accounts.sessions).
+    client = Client()
+    client.force_login(user)
+    return client.session.session_key
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from rostra.api.http import (
     viewer_of,
 )
 from rostra.core.errors import ValidationError
+from rostra.core.images import read_upload
 from rostra.core.pagination import Page, paginate
 from rostra.posts import featured_tags as featured
 from rostra.posts import queries as post_queries
@@ -233,7 +234,9 @@ def update_credentials(request: HttpRequest) -> dict[str, Any]:
 
     def image(name: str) -> bytes | None:
         upload = files.get(name)
-        return upload.read() if upload is not None else None
+        if upload is None:
+            return None
+        return read_upload(upload, size=upload.size, max_bytes=settings.ROSTRA.media_max_bytes, field=name)
 
     privacy = _source(data, "privacy")
     if privacy is not None and str(privacy) not in ("public", "unlisted", "private", "direct"):

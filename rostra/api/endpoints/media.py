@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 
 from rostra.api import entities, schemas
 from rostra.api.http import ApiError, Scoped, account_of, body_params, form_body_openapi
+from rostra.core.images import read_upload
 from rostra.posts import actions
 from rostra.posts import queries as post_queries
 
@@ -60,7 +62,8 @@ def _upload(request: HttpRequest) -> dict[str, Any]:
     if kind in ("video", "audio"):
         raise ApiError(422, NOT_AN_IMAGE)
     focus = _focus(request.POST.get("focus"))
-    media = actions.upload_media(account, upload.read(), description=request.POST.get("description") or "", focus=focus)
+    data = read_upload(upload, size=upload.size, max_bytes=settings.ROSTRA.media_max_bytes)
+    media = actions.upload_media(account, data, description=request.POST.get("description") or "", focus=focus)
     return entities.media_attachment(media, account.pk)
 
 

@@ -14,6 +14,7 @@ from rostra.accounts import queries as account_queries
 from rostra.core.errors import ValidationError
 from rostra.web.forms import LoginForm, SignupForm
 from rostra.web.http import apply_errors, safe_next
+from rostra.web.views import security
 
 
 def _registrations_open() -> bool:
@@ -53,6 +54,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         username = account_queries.login_name(form.cleaned_data["username"])
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         if user is not None:
+            # A login with two-factor on is not signed in yet: the code page comes first.
+            second_step = security.begin_second_step(request, user, next_url)
+            if second_step is not None:
+                return second_step
             login(request, user)
             return HttpResponseRedirect(next_url)
         # One message whatever was wrong: it must not tell who has an account here.

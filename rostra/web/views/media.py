@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
 from rostra.accounts import queries as account_queries
+from rostra.accounts.models import Account
 from rostra.core import grants
 from rostra.core.errors import NotFound
 from rostra.moderation import queries as moderation_queries
@@ -49,8 +50,13 @@ def _granted(request: HttpRequest, file_name: str) -> FileResponse | None:
     viewer_id = grants.check(file_name, request.GET.get("g", ""))
     if viewer_id is None:
         return None
+    # The viewer the grant names, suspended or not: the door decides, as for a signed-in session
+    # (a suspended person keeps reading their own posts; a grant must not open more, nor less).
+    account = Account.objects.filter(pk=viewer_id).first()
+    if account is None:
+        return None
     try:
-        item = media_for_viewer(account_queries.get_account(viewer_id), file_name)
+        item = media_for_viewer(account, file_name)
     except NotFound:
         return None
     response = _open(file_name, item.content_type, "private, max-age=86400")

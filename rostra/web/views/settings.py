@@ -76,7 +76,12 @@ def account_settings(request: HttpRequest) -> HttpResponse:
             password_form = PasswordForm(request.POST, prefix="pw")
             if password_form.is_valid():
                 try:
-                    accounts.change_password(user, password_form.cleaned_data["old_password"], password_form.cleaned_data["new_password"])  # type: ignore[arg-type]
+                    accounts.change_password(
+                        user,  # type: ignore[arg-type]
+                        password_form.cleaned_data["old_password"],
+                        password_form.cleaned_data["new_password"],
+                        keep_session_key=request.session.session_key,  # this browser stays signed in
+                    )
                 except ValidationError as exc:
                     apply_errors(password_form, exc)
                 else:

@@ -1,0 +1,149 @@
+"""Reads of a person's exports, imports and social graph, for their owner only.
+
+Another person's export or import answers exactly like a missing one (``NotFound``): the archive
+is served only to the account it belongs to. The graph rows come out as Mastodon's CSV rows,
+read lazily so a large account streams in flat memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.core.clock import now
+from rostra.core.errors import NotFound
+from rostra.core.ids import parse_id
+from rostra.portability import formats
+from rostra.portability.models import Export, Import, JobState
+from rostra.posts.queries import bookmarked_posts, liked_posts
+from rostra.timelines.models import ListMember
+
+EXPORT_EVERY = timedelta(hours=24)
+EXPORT_KEPT_FOR = timedelta(days=7)
+CSV_KINDS = ("following_accounts", "blocked_accounts", "muted_accounts", "lists", "bookmarks")
+
+
+def exports_dir() -> Path:
+    return Path(settings.ROSTRA.data_dir) / "exports"
+
+
+def account_dir(account_id: int) -> Path:
+    return exports_dir() / str(account_id)
+
+
+def export_path(export: Export) -> Path:
+    return account_dir(export.account_id) / export.file_name
+
+
+# --- Exports and imports --------------------------------------------------------------------------
+
+
+def exports_of(owner: Account, limit: int = 5) -> list[Export]:
+    """The owner's archives that are still kept, newest first."""
+    return list(Export.objects.filter(account_id=owner.pk, expires_at__gt=now()).order_by("-created_at")[:limit])
+
+
+def get_export(owner: Account, export_id: Any) -> Export:
+    eid = parse_id(export_id)
+    found = Export.objects.filter(pk=eid, account_id=owner.pk).first() if eid is not None else None
+    if found is None:
+        raise NotFound("No such archive.")
+    return found
+
+
+def ready_archive(owner: Account, export_id: Any) -> tuple[Export, Path]:
+    """The owner's finished, unexpired archive and its file; NotFound for anything else."""
+    export = get_export(owner, export_id)
+    path = export_path(export)
+    if export.state != JobState.READY or export.expires_at <= now() or not export.file_name or not path.is_file():
+        raise NotFound("No such archive.")
+    return export, path
+
+
+def next_export_at(owner: Account) -> datetime | None:
+    """When the owner may ask for another archive; None if they may now (one a day)."""
+    last = (
+        Export.objects.filter(account_id=owner.pk, created_at__gt=now() - EXPORT_EVERY)
+        .exclude(state=JobState.FAILED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return last + EXPORT_EVERY if last is not None else None
+
+
+def imports_of(owner: Account, limit: int = 5) -> list[Import]:
+    return list(Import.objects.filter(account_id=owner.pk).defer("rows").order_by("-created_at")[:limit])
+
+
+def get_import(owner: Account, import_id: Any) -> Import:
+    iid = parse_id(import_id)
+    found = Import.objects.filter(pk=iid, account_id=owner.pk).defer("rows").first() if iid is not None else None
+    if found is None:
+        raise NotFound("No such import.")
+    return found
+
+
+# --- The social graph as Mastodon's CSV rows ------------------------------------------------------
+
+
+def following_rows(owner: Account) -> Iterator[list[str]]:
+    rows = Follow.objects.filter(follower_id=owner.pk).select_related("target").order_by("id")
+    for f in rows.iterator(chunk_size=500):
+        yield formats.following_row(formats.acct(f.target), f.show_reposts, f.notify)
+
+
+def blocked_rows(owner: Account) -> Iterator[list[str]]:
+    for b in Block.objects.filter(account_id=owner.pk).select_related("target").order_by("id").iterator(chunk_size=500):
+        yield [formats.acct(b.target)]
+
+
+def muted_rows(owner: Account) -> Iterator[list[str]]:
+    rows = Mute.objects.filter(account_id=owner.pk).select_related("target").order_by("id")
+    for m in rows.iterator(chunk_size=500):
+        if m.expires_at is None or m.expires_at > now():
+            yield formats.muted_row(formats.acct(m.target), m.hide_notifications)
+
+
+def list_rows(owner: Account) -> Iterator[list[str]]:
+    # Members the owner still follows, as the list timeline counts them.
+    rows = (
+        ListMember.objects.filter(list__owner_id=owner.pk, account__follower_rel__follower_id=owner.pk)
+        .select_related("list", "account")
+        .order_by("list__title", "list_id", "id")
+    )
+    for m in rows.iterator(chunk_size=500):
+        yield formats.list_row(m.list.title, formats.acct(m.account))
+
+
+def bookmark_urls(owner: Account) -> Iterator[str]:
+    """Bookmarked posts the owner may still see (through the door), oldest bookmark first."""
+    posts = bookmarked_posts(owner).select_related("author").order_by("id")
+    for post in posts.iterator(chunk_size=500):
+        yield formats.post_url(post)
+
+
+def like_urls(owner: Account) -> Iterator[str]:
+    posts = liked_posts(owner).select_related("author").order_by("id")
+    for post in posts.iterator(chunk_size=500):
+        yield formats.post_url(post)
+
+
+def csv_document(owner: Account, kind: str) -> Iterator[str]:
+    """One of Mastodon's export CSVs, line by line. ``kind`` is one of ``CSV_KINDS``."""
+    if kind == "following_accounts":
+        return formats.csv_lines(following_rows(owner), formats.HEADERS["following"])
+    if kind == "blocked_accounts":
+        return formats.csv_lines(blocked_rows(owner))
+    if kind == "muted_accounts":
+        return formats.csv_lines(muted_rows(owner), formats.HEADERS["mutes"])
+    if kind == "lists":
+        return formats.csv_lines(list_rows(owner))
+    if kind == "bookmarks":
+        return formats.csv_lines([u] for u in bookmark_urls(owner))
+    raise NotFound("No such file.")
