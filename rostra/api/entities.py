@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.templatetags.static import static
+from django.utils.html import escape
 
 from rostra.accounts.models import Account, Role, User
 from rostra.accounts.queries import Relationship
@@ -58,12 +59,14 @@ def absolute(path: str) -> str:
 
 
 def media_url(file_name: str, default_static: str) -> str:
-    return absolute(f"/media/{file_name}" if file_name else static(default_static))
+    return grants.file_url(file_name, base=settings.ROSTRA.base_url) if file_name else absolute(static(default_static))
 
 
 def _fields(account: Account) -> list[dict[str, Any]]:
     return [
-        {"name": f.get("name", ""), "value": f.get("value_html") or f.get("value", ""), "verified_at": None}
+        # value_html was rendered and sanitised when the field was saved; a row without it (older or
+        # imported data) is plain text, so it is escaped, never passed on as HTML.
+        {"name": f.get("name", ""), "value": f.get("value_html") or escape(f.get("value", "")), "verified_at": None}
         for f in (account.fields or [])
         if isinstance(f, dict)
     ]
@@ -169,8 +172,7 @@ def status_url(post: Post) -> str:
 def _granted(file_name: str, viewer_id: int | None) -> str:
     """The file's URL; for a signed-in viewer with a grant, so apps (whose ``<img>`` requests carry
     no token) can load the images of posts the door lets that viewer see (``rostra.core.grants``)."""
-    url = absolute(f"/media/{file_name}")
-    return f"{url}?g={grants.grant(file_name, viewer_id)}" if viewer_id is not None else url
+    return grants.file_url(file_name, viewer_id, base=settings.ROSTRA.base_url)
 
 
 def media_attachment(m: Media, viewer_id: int | None = None) -> dict[str, Any]:

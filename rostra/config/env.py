@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_INSTANCE_DESCRIPTION", "A public square for free expression.", "One line describing this instance, shown on the landing page."),
     Setting("ROSTRA_MAX_POST_CHARS", "1000", "The longest post, in characters (100 to 100000)."),
     Setting("ROSTRA_REGISTRATIONS", "open", "Sign-up mode: open, or closed (only an admin creates accounts with `rostra users create`)."),
+    Setting("ROSTRA_MEDIA_URL", None, "A separate origin for uploaded media, e.g. https://media.social.example (a second host name routed to the same Rostra). Set: every image URL points there, the media host serves nothing but /media/, and no cookie of the main site reaches it. Unset: media is served from the main origin."),
     Setting("ROSTRA_MEDIA_MAX_BYTES", "16777216", "The largest image upload, in bytes (default 16 MiB)."),
     Setting("ROSTRA_MEDIA_MAX_PIXELS", "33177600", "The largest image upload, in pixels (default 33 megapixels, e.g. 7680x4320)."),
     Setting("ROSTRA_EMAIL_BACKEND", "console", "How email is sent: console (printed to the server log) or smtp."),
@@ -112,6 +113,20 @@ def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def _media_origin(raw: str | None, *, domain: str, https: bool) -> str | None:
+    """ROSTRA_MEDIA_URL: an origin only (scheme, host, port), another host than the site's own,
+    and https when the site is."""
+    if not raw or not raw.strip():
+        return None
+    value = _url("ROSTRA_MEDIA_URL", raw, ("https",) if https else ("http", "https")).rstrip("/")
+    parts = urlsplit(value)
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"ROSTRA_MEDIA_URL={raw.strip()!r} must be an origin only, like https://media.example.org (no path, query or user).")
+    if parts.netloc.lower() == domain.lower() or parts.hostname == domain.split(":", 1)[0].lower():
+        raise ConfigError(f"ROSTRA_MEDIA_URL={raw.strip()!r} must be another host than ROSTRA_DOMAIN: a separate origin is the point.")
+    return value
+
+
 @dataclass(frozen=True)
 class RostraSettings:
     data_dir: Path
@@ -140,6 +155,7 @@ class RostraSettings:
     streaming_url: str | None = None
     streaming_anonymous: bool = True
     api_require_auth: bool = False
+    media_url: str | None = None  # a separate media origin, scheme://host[:port], no trailing slash
 
     @property
     def base_url(self) -> str:
@@ -148,6 +164,10 @@ class RostraSettings:
     @property
     def hostname(self) -> str:
         return self.domain.split(":", 1)[0]
+
+    @property
+    def media_hostname(self) -> str | None:
+        return urlsplit(self.media_url).hostname if self.media_url else None
 
     @property
     def streaming_public_url(self) -> str:
@@ -263,6 +283,7 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         streaming_url=_url("ROSTRA_STREAMING_URL", get("ROSTRA_STREAMING_URL") or "", ("ws", "wss")) if get("ROSTRA_STREAMING_URL") else None,
         streaming_anonymous=_bool("ROSTRA_STREAMING_PUBLIC", req("ROSTRA_STREAMING_PUBLIC")),
         api_require_auth=_bool("ROSTRA_API_REQUIRE_AUTH", req("ROSTRA_API_REQUIRE_AUTH")),
+        media_url=_media_origin(get("ROSTRA_MEDIA_URL"), domain=_domain("ROSTRA_DOMAIN", req("ROSTRA_DOMAIN")), https=_bool("ROSTRA_HTTPS", req("ROSTRA_HTTPS"))),
         rate_limits=_checked("ROSTRA_RATE_LIMITS", get("ROSTRA_RATE_LIMITS") or "", parse_limits) and (get("ROSTRA_RATE_LIMITS") or ""),
         trusted_proxies=_checked("ROSTRA_TRUSTED_PROXIES", get("ROSTRA_TRUSTED_PROXIES") or "", parse_networks),
     )

@@ -21,6 +21,8 @@ DEBUG = ROSTRA.debug
 TESTING = False  # only rostra.config.test_settings turns this on; no environment variable can
 
 ALLOWED_HOSTS = [ROSTRA.hostname, "localhost", "127.0.0.1", "[::1]"]
+if ROSTRA.media_hostname:
+    ALLOWED_HOSTS.append(ROSTRA.media_hostname)  # the separate media origin: only /media/ answers there
 CSRF_TRUSTED_ORIGINS = [ROSTRA.base_url]
 
 INSTALLED_APPS = [
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rostra.web.middleware.MediaOriginMiddleware",  # with ROSTRA_MEDIA_URL: the media host serves /media/ only
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -47,3 +47,12 @@ def check(file_name: str, value: str, *, now: float | None = None) -> int | None
     if not hmac.compare_digest(sig, _signature(file_name, viewer_id, expires)):
         return None
     return viewer_id
+
+
+def file_url(file_name: str, viewer_id: int | None = None, *, base: str = "") -> str:
+    """Where a stored file is fetched. On the separate media origin when ``ROSTRA_MEDIA_URL`` is
+    set; else under ``base`` (the instance URL for documents read elsewhere, "" for this site's
+    own pages). With ``viewer_id`` the URL carries that viewer's grant: needed wherever the
+    request will carry no session (apps, and pages whose media live on the other origin)."""
+    url = f"{settings.ROSTRA.media_url or base}/media/{file_name}"
+    return f"{url}?g={grant(file_name, viewer_id)}" if viewer_id is not None else url

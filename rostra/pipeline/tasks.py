@@ -37,9 +37,13 @@ def optimize_search_index_task() -> None:
 def discard_stale_uploads_task() -> None:
     # Uploads no post uses after a day (abandoned composes, deleted posts kept for a redraft
     # that never came) are deleted, rows and files: a deleted post's images must not outlive it.
-    from rostra.posts.actions import discard_stale_uploads
+    # Files no row names (an upload killed between writing its files and committing) go too, and
+    # Idempotency-Keys past their hour.
+    from rostra.posts.actions import discard_orphan_files, discard_stale_uploads, prune_idempotency_keys
 
     discard_stale_uploads()
+    discard_orphan_files()
+    prune_idempotency_keys()
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -7,13 +7,14 @@ one transaction -> after commit the pipeline fans out and notifies, with ids onl
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
@@ -24,12 +25,13 @@ from rostra.core.clock import now
 from rostra.core.errors import NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
 from rostra.core.text import Parsed, parse, render
+from rostra.moderation.gate import GateDecision, screen_post
 from rostra.moderation.gate import record as record_decision
-from rostra.moderation.gate import screen_post
 from rostra.posts import policies
 from rostra.posts.models import (
     Bookmark,
     Hashtag,
+    IdempotencyKey,
     Like,
     Media,
     Mention,
@@ -201,27 +203,45 @@ def create_post(author: Account, draft: Draft) -> Post:
     """Validate, screen, and commit a new post. Raises ValidationError/NotFound; writes nothing then."""
     if author.suspended_at is not None:
         raise PermissionDenied("Your account is suspended.")
-    idem_key = f"idem:{author.pk}:{draft.idempotency_key}" if draft.idempotency_key else None
+    idem_key = hashlib.sha256(draft.idempotency_key.encode()).hexdigest() if draft.idempotency_key else None
     if idem_key:
-        earlier = cache.get(idem_key)
-        if earlier:
-            post = Post.objects.filter(pk=earlier, author=author).first()
-            if post is not None:
-                return post
+        earlier = _post_for_key(author, idem_key)
+        if earlier is not None:
+            return earlier
     checked = check_draft(author, draft)
-    text, spoiler, media, poll_options = checked.text, checked.spoiler, checked.media, checked.poll_options
-    parent, quoted, mentions, parsed = checked.parent, checked.quoted, checked.mentions, checked.parsed
+    text = checked.text
 
     # Screen inside the request, before anyone else can see it.
     decision = screen_post(
-        author_id=author.pk, text=text, spoiler_text=spoiler, account_created_at=author.created_at, account_held=_held(author)
+        author_id=author.pk, text=text, spoiler_text=checked.spoiler, account_created_at=author.created_at, account_held=_held(author)
     )
     if decision.refused:
         with transaction.atomic():
             record_decision(decision, post_id=None, account_id=author.pk, source="create")
         raise ValidationError(f"This post breaks the rule on {decision.category.replace('_', ' ')} and was not published. {decision.reason}", field="text")
     created = now()
+    try:
+        return _commit_post(author, draft, checked, decision, created, idem_key)
+    except IntegrityError:
+        # Another request with the same Idempotency-Key committed first: its post is the answer.
+        if idem_key and (earlier := _post_for_key(author, idem_key)) is not None:
+            return earlier
+        raise
+
+
+def _post_for_key(author: Account, key: str) -> Post | None:
+    row = IdempotencyKey.objects.filter(author=author, key=key, created_at__gte=now() - timedelta(seconds=IDEMPOTENCY_TTL_S)).first()
+    return Post.objects.filter(pk=row.post_id).first() if row is not None else None
+
+
+def _commit_post(author: Account, draft: Draft, checked: CheckedDraft, decision: GateDecision, created: datetime, idem_key: str | None) -> Post:
+    text, spoiler, media, poll_options = checked.text, checked.spoiler, checked.media, checked.poll_options
+    parent, quoted, mentions, parsed = checked.parent, checked.quoted, checked.mentions, checked.parsed
     with transaction.atomic():
+        if idem_key:
+            # An expired key of the same value makes way; a live one (a racing retry) fails the
+            # unique constraint below and the whole post rolls back.
+            IdempotencyKey.objects.filter(author=author, key=idem_key, created_at__lt=created - timedelta(seconds=IDEMPOTENCY_TTL_S)).delete()
         post = Post.objects.create(
             author=author,
             text=text,
@@ -252,10 +272,16 @@ def create_post(author: Account, draft: Draft) -> Post:
             Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
         if quoted is not None:
             Post.objects.filter(pk=quoted.pk).update(quotes_count=F("quotes_count") + 1)
+        if idem_key:
+            IdempotencyKey.objects.create(author=author, key=idem_key, post=post, created_at=created)
         events.emit("post.created", post_id=post.pk)
-    if idem_key:
-        cache.set(idem_key, post.pk, IDEMPOTENCY_TTL_S)
     return post
+
+
+def prune_idempotency_keys() -> int:
+    """Forget Idempotency-Keys older than their hour. Run periodically."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now() - timedelta(seconds=IDEMPOTENCY_TTL_S)).delete()
+    return deleted
 
 
 def _own_post(account: Account, post_id: int) -> Post:
@@ -521,6 +547,45 @@ def discard_stale_uploads(older_than: timedelta = UNATTACHED_MEDIA_TTL) -> int:
         Media.objects.filter(pk__in=[m.pk for m in rows]).delete()
         transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
     return len(rows)
+
+
+ORPHAN_FILE_GRACE = timedelta(hours=1)
+
+
+def discard_orphan_files(older_than: timedelta = ORPHAN_FILE_GRACE, *, batch: int = 500) -> int:
+    """Delete files in the media store that no row names: what an upload leaves behind when its
+    process is killed between writing its files and committing its row (tests/security F1).
+    Only files older than ``older_than`` are touched, so an upload still in flight keeps its
+    files. Returns how many were deleted. Run periodically."""
+    media_dir = settings.ROSTRA.media_dir
+    if not media_dir.is_dir():
+        return 0
+    cutoff = (now() - older_than).timestamp()
+    deleted = 0
+    candidates: list[str] = []
+
+    def sweep(names: list[str]) -> int:
+        known = set(Media.objects.filter(file__in=names).values_list("file", flat=True))
+        known |= set(Media.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+        known |= set(Account.objects.filter(avatar__in=names).values_list("avatar", flat=True))
+        known |= set(Account.objects.filter(header__in=names).values_list("header", flat=True))
+        orphans = [n for n in names if n not in known]
+        delete_files(media_dir, orphans)
+        return len(orphans)
+
+    with os.scandir(media_dir) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            candidates.append(entry.name)
+            if len(candidates) >= batch:
+                deleted += sweep(candidates)
+                candidates = []
+    if candidates:
+        deleted += sweep(candidates)
+    return deleted
 
 
 def update_media(owner: Account, media_id: int, *, description: str | None = None, focus: tuple[float, float] | None = None) -> Media:

@@ -171,6 +171,23 @@ class Media(OpaqueIdModel):
         ordering = ["position", "id"]
 
 
+class IdempotencyKey(OpaqueIdModel):
+    """A client's ``Idempotency-Key`` for a post it created, kept for an hour (as Mastodon does).
+
+    Written in the post's own transaction, so a client that retries after a crash, a restart or a
+    lost cache gets the post it already made, never a second one. ``key`` is the SHA-256 of what
+    the client sent: any length, and nothing the client chose is stored."""
+
+    author = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    post = models.ForeignKey("Post", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["author", "key"], name="idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_idx")]
+
+
 class Like(OpaqueIdModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="likes")
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")

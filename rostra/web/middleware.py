@@ -22,13 +22,38 @@ CSP = (
 )
 
 
+def page_csp() -> str:
+    """The pages' policy; images may also come from the separate media origin when there is one."""
+    origin = settings.ROSTRA.media_url
+    return CSP.replace("img-src 'self'", f"img-src 'self' {origin}") if origin else CSP
+
+
+class MediaOriginMiddleware:
+    """With ROSTRA_MEDIA_URL, the media host answers /media/ and nothing else (a page, the API or
+    a form there would be a second copy of the site on an origin without its cookies and CSRF
+    protection). What it serves is public or opened by a grant, so any origin may embed it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        media_host = settings.ROSTRA.media_hostname
+        if media_host is None or request.get_host().split(":", 1)[0].lower() != media_host:
+            return self.get_response(request)
+        if not request.path.startswith("/media/"):
+            return HttpResponse("Not found", status=404, content_type="text/plain; charset=utf-8")
+        response = self.get_response(request)
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        return response
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", page_csp())
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response

@@ -102,7 +102,18 @@ BAD_VALUES = [
     ("ROSTRA_STREAMING_URL", "https://social.example.org"),
     ("ROSTRA_STREAMING_PUBLIC", "sometimes"),
     ("ROSTRA_API_REQUIRE_AUTH", "sometimes"),
+    ("ROSTRA_MEDIA_URL", "ftp://media.example.org"),
+    ("ROSTRA_MEDIA_URL", "https://media.example.org/files"),
+    ("ROSTRA_MEDIA_URL", "https://user@media.example.org"),
+    ("ROSTRA_MEDIA_URL", "https://127.0.0.1:8000"),  # the site's own origin is not a separate one
 ]
+
+
+def test_a_media_origin_must_be_https_behind_tls_and_loses_its_slash(base):
+    with pytest.raises(ConfigError, match="ROSTRA_MEDIA_URL"):
+        load(base | {"ROSTRA_DOMAIN": "social.example.org", "ROSTRA_HTTPS": "true", "ROSTRA_MEDIA_URL": "http://media.example.org"})
+    cfg = load(base | {"ROSTRA_DOMAIN": "social.example.org", "ROSTRA_HTTPS": "true", "ROSTRA_MEDIA_URL": "https://Media.example.org/"})
+    assert cfg.media_url == "https://Media.example.org" and cfg.media_hostname == "media.example.org"
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES)

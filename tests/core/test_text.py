@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from html import unescape
 from html.parser import HTMLParser
 
@@ -212,18 +211,11 @@ PATHOLOGICAL = {
 
 
 @pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
-def test_pathological_input_parses_fast(name):
+def test_pathological_input_parses_and_renders(name):
+    # Speed is not asserted here (no timed assertions in tests): tests/security/test_b3_redos.py
+    # runs these shapes under a watchdog that catches catastrophic backtracking, and
+    # `python -m bench.parser` prints the figures (parse medians 0.4-27 ms for 50,000 characters).
     text = PATHOLOGICAL[name]
-    started = time.perf_counter()
-    parse(text)
-    parsed_s = time.perf_counter() - started
-    started = time.perf_counter()
-    render(text)
-    rendered_s = time.perf_counter() - started
-    print(f"{name}: parse {parsed_s * 1000:.1f} ms, render {rendered_s * 1000:.1f} ms")
-    # Measured here (2 cores, busy): '@'*50000 parses in 5-9 ms, '#'*50000 in 5-7 ms,
-    # 'http://'+'a'*50000 in 3-7 ms; the worst input above parses in 12-22 ms. Rendering is at most
-    # 46-83 ms, for "mixed", which really is 5,000 hashtag links. The 100 ms target holds; the
-    # asserted bound is generous so a loaded machine does not flake.
-    assert parsed_s < 1.0
-    assert rendered_s < 1.0
+    parsed = parse(text)
+    html = render(text)
+    assert isinstance(parsed.hashtags, list) and "<script" not in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
@@ -208,6 +209,33 @@ def test_an_idempotency_key_returns_the_same_post(world):
     assert create_post(world.bob, Draft(text="once", idempotency_key="k-1")).pk != first.pk
     world.alice.refresh_from_db()
     assert world.alice.posts_count == 2
+
+
+def test_an_idempotency_key_outlives_the_cache_and_lasts_an_hour(world):
+    """The key is kept with the post, in its transaction: a retry after a restart, a Redis wipe
+    or a crash (when no cache remembers anything) still gets the post it made."""
+    from django.core.cache import cache
+
+    from rostra.posts.models import IdempotencyKey
+
+    first = create_post(world.alice, Draft(text="once", idempotency_key="retry-me"))
+    cache.clear()
+    assert create_post(world.alice, Draft(text="once", idempotency_key="retry-me")).pk == first.pk
+    stored = IdempotencyKey.objects.get(author=world.alice)
+    assert "retry-me" not in stored.key and len(stored.key) == 64  # a digest, not what the client sent
+    # After its hour the key is free again, and the upkeep forgets it.
+    IdempotencyKey.objects.update(created_at=now() - timedelta(hours=2))
+    second = create_post(world.alice, Draft(text="once", idempotency_key="retry-me"))
+    assert second.pk != first.pk
+    assert IdempotencyKey.objects.get(author=world.alice).post_id == second.pk
+    IdempotencyKey.objects.update(created_at=now() - timedelta(hours=2))
+    assert posts.prune_idempotency_keys() == 1 and not IdempotencyKey.objects.exists()
+
+
+def test_a_deleted_posts_key_makes_a_new_post(world):
+    first = create_post(world.alice, Draft(text="gone", idempotency_key="k-del"))
+    posts.delete_post(world.alice, first.pk)
+    assert create_post(world.alice, Draft(text="gone", idempotency_key="k-del")).pk != first.pk
 
 
 def test_very_long_hashtags_fit_the_table(world):

@@ -12,9 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import template
+from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from rostra.core import grants
 from rostra.core.clock import now
 
 register = template.Library()
@@ -103,11 +105,26 @@ def avatar(account: Any, size: str = "md") -> SafeString:
         return format_html('<span class="avatar avatar-{} hue-0" aria-hidden="true">?</span>', size)
     if getattr(account, "avatar", ""):
         return format_html(
-            '<img class="avatar avatar-{}" src="/media/{}" alt="" loading="lazy" decoding="async">', size, account.avatar
+            '<img class="avatar avatar-{}" src="{}" alt="" loading="lazy" decoding="async">', size, grants.file_url(account.avatar)
         )
     return format_html(
         '<span class="avatar avatar-{} {}" aria-hidden="true">{}</span>', size, hue_class(account), initials(account)
     )
+
+
+@register.simple_tag(takes_context=True)
+def media_src(context: template.Context, file_name: str) -> str:
+    """A stored file's URL for this page. On the main origin the session opens it; on a separate
+    media origin (ROSTRA_MEDIA_URL) no cookie goes along, so a signed-in viewer's URLs carry
+    their grant, checked again through the door when the file is fetched."""
+    viewer_id = None
+    if settings.ROSTRA.media_url:
+        from rostra.web.http import viewer
+
+        request = context.get("request")
+        account = viewer(request) if request is not None else None
+        viewer_id = account.pk if account is not None else None
+    return grants.file_url(file_name, viewer_id)
 
 
 @register.filter

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from rostra.accounts import queries as account_queries
 from rostra.accounts.models import Account
+from rostra.core import grants
 from rostra.posts.models import Hashtag, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state
 from rostra.web.http import domain_errors
@@ -76,7 +77,7 @@ def _feed(title: str, link: str, feed_url: str, description: str, posts: list[Po
     for post in posts:
         url = f"{base}/@{post.author.username}/{post.pk}"
         media = [
-            {"url": f"{base}/media/{m.file}", "type": m.content_type, "size": str(m.size), "description": m.description}
+            {"url": grants.file_url(m.file, base=base), "type": m.content_type, "size": str(m.size), "description": m.description}
             for m in post.media.all()
         ]
         feed.add_item(
