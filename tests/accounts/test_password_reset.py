@@ -16,6 +16,7 @@ from rostra.accounts.models import User, UserSession
 from rostra.api.oauth import find_token
 from rostra.core import clock
 from rostra.testing.world import PASSWORD
+from tests.api.conftest import password_grant, register_app
 
 NEW_PASSWORD = "a-fresh-passphrase-for-2027"
 LINK = re.compile(r"https?://[^/\s]+(/password-reset/[^/\s]+/[^/\s]+)")
@@ -49,19 +50,7 @@ def sign_in(username: str, password: str = PASSWORD) -> Client:
 
 
 def app_token(username: str) -> str:
-    c = Client()
-    app = c.post("/api/v1/apps", {"client_name": "App", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read"}).json()
-    r = c.post(
-        "/oauth/token",
-        {
-            "grant_type": "password",
-            "username": username,
-            "password": PASSWORD,
-            "scope": "read",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-        },
-    )
+    r = password_grant(register_app("read", name="App"), username, password=PASSWORD)
     return str(r.json()["access_token"])
 
 

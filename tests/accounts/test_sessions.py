@@ -18,6 +18,7 @@ from rostra.api.oauth import find_token
 from rostra.core import clock
 from rostra.streaming.hub import live_tokens
 from rostra.testing.world import PASSWORD
+from tests.api.conftest import password_grant, register_app
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
@@ -40,27 +41,7 @@ def row_of(client: Client) -> UserSession:
 
 
 def app_token(username: str, name: str = "Tusky") -> str:
-    c = Client()
-    app = c.post(
-        "/api/v1/apps",
-        {
-            "client_name": name,
-            "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-            "scopes": "read write",
-            "website": "https://tusky.app",
-        },
-    ).json()
-    r = c.post(
-        "/oauth/token",
-        {
-            "grant_type": "password",
-            "username": username,
-            "password": PASSWORD,
-            "scope": "read",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-        },
-    )
+    r = password_grant(register_app("read write", name=name, website="https://tusky.app"), username, password=PASSWORD)
     assert r.status_code == 200, r.content
     return str(r.json()["access_token"])
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from rostra.accounts.models import Account
@@ -24,15 +25,26 @@ class App:
     body: dict[str, Any]
 
 
+def register_app(scopes: str = "read write follow push profile", redirect_uris: str = OOB, name: str = "Test client", **extra: str) -> App:
+    """An OAuth app registered as a client registers one (``POST /api/v1/apps``)."""
+    r = Client().post("/api/v1/apps", {"client_name": name, "redirect_uris": redirect_uris, "scopes": scopes, **extra})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    return App(body["client_id"], body["client_secret"], body)
+
+
+def password_grant(app: App, username: str, *, password: str = PASSWORD, scope: str = "read", ip: str = "127.0.0.1") -> HttpResponse:
+    """The answer to an OAuth password grant, sent from ``ip``."""
+    return Client(REMOTE_ADDR=ip).post(
+        "/oauth/token",
+        {"grant_type": "password", "username": username, "password": password, "scope": scope,
+         "client_id": app.client_id, "client_secret": app.client_secret},
+    )
+
+
 @pytest.fixture
 def register(db: None) -> Callable[..., App]:
-    def make(scopes: str = "read write follow push profile", redirect_uris: str = OOB, name: str = "Test client") -> App:
-        r = Client().post("/api/v1/apps", {"client_name": name, "redirect_uris": redirect_uris, "scopes": scopes})
-        assert r.status_code == 200, r.content
-        body = r.json()
-        return App(body["client_id"], body["client_secret"], body)
-
-    return make
+    return register_app
 
 
 @pytest.fixture
@@ -40,12 +52,7 @@ def password_token(register: Callable[..., App]) -> Callable[..., str]:
     """A token for ``account`` by the password grant, with ``scope``."""
 
     def make(account: Account, scope: str = "read write follow push", app: App | None = None) -> str:
-        app = app or register()
-        r = Client().post(
-            "/oauth/token",
-            {"grant_type": "password", "username": account.username, "password": PASSWORD, "scope": scope,
-             "client_id": app.client_id, "client_secret": app.client_secret},
-        )
+        r = password_grant(app or register(), account.username, scope=scope)
         assert r.status_code == 200, r.content
         return str(r.json()["access_token"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.test import Client
 
 from rostra.accounts import twofactor
@@ -15,30 +16,19 @@ from rostra.accounts.models import Account
 from rostra.api.models import AccessToken
 from rostra.testing.world import PASSWORD, make_account
 from tests.accounts.test_two_factor import T0, a_wrong_code, code_at, enable, frozen, limits, password_step, signed_in, zoe
+from tests.api.conftest import App, password_grant, register_app
 
 __all__ = ["frozen", "zoe"]  # fixtures used below
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 
 
-def _register_app() -> dict[str, str]:
-    r = Client().post("/api/v1/apps", {"client_name": "Phone app", "redirect_uris": OOB, "scopes": "read write"})
-    assert r.status_code == 200, r.content
-    return dict(r.json())
+def _register_app() -> App:
+    return register_app("read write", name="Phone app")
 
 
-def _password_grant(app: dict[str, str], username: str = "zoe", ip: str = "127.0.0.1") -> Client:
-    return Client(REMOTE_ADDR=ip).post(
-        "/oauth/token",
-        {
-            "grant_type": "password",
-            "username": username,
-            "password": PASSWORD,
-            "scope": "read",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-        },
-    )
+def _password_grant(app: App, username: str = "zoe", ip: str = "127.0.0.1") -> HttpResponse:
+    return password_grant(app, username, password=PASSWORD, ip=ip)
 
 
 def test_e2_two_factor_cannot_be_skipped(zoe: Account, frozen: dict[str, datetime]) -> None:
@@ -62,7 +52,7 @@ def test_e2_two_factor_cannot_be_skipped(zoe: Account, frozen: dict[str, datetim
     assert not AccessToken.objects.filter(user=zoe.user).exists()
 
     # The OAuth consent page sends people to the web login, and so through the code page.
-    query = urlencode({"response_type": "code", "client_id": app["client_id"], "redirect_uri": OOB, "scope": "read"})
+    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": OOB, "scope": "read"})
     authorize = f"/oauth/authorize?{query}"
     browser = Client()
     r = browser.get(authorize)
@@ -75,7 +65,7 @@ def test_e2_two_factor_cannot_be_skipped(zoe: Account, frozen: dict[str, datetim
     assert "Phone app" in browser.get(authorize).content.decode()
     r = browser.post(
         "/oauth/authorize",
-        {"response_type": "code", "client_id": app["client_id"], "redirect_uri": OOB, "scope": "read", "decision": "approve"},
+        {"response_type": "code", "client_id": app.client_id, "redirect_uri": OOB, "scope": "read", "decision": "approve"},
     )
     assert r.status_code == 200
     code = r.context["code"]
@@ -85,8 +75,8 @@ def test_e2_two_factor_cannot_be_skipped(zoe: Account, frozen: dict[str, datetim
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": OOB,
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
         },
     )
     assert r.status_code == 200 and r.json()["access_token"]

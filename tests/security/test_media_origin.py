@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
@@ -15,6 +14,7 @@ from django.test import Client
 from rostra.posts.actions import Draft, create_post, upload_media
 from rostra.testing.images import png_bytes
 from tests.api.conftest import bearer, password_token, register  # noqa: F401 - fixtures
+from tests.api.test_media_grants import _path
 
 MEDIA = "http://media.testserver"
 
@@ -29,11 +29,6 @@ def media_origin(settings, media_dir):
 def _on_media_host(url: str) -> Client:
     assert url.startswith(MEDIA + "/media/"), url
     return Client(HTTP_HOST="media.testserver")
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _followers_only_image(world):  # type: ignore[no-untyped-def]
