@@ -35,14 +35,10 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import quote, urlencode
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.db import transaction
 
 from rostra.accounts.models import RecoveryCode, TwoFactor, User
-from rostra.core import clock
+from rostra.core import clock, sealing
 from rostra.core.errors import Conflict, ValidationError
 
 STEP_S = 30
@@ -66,22 +62,17 @@ def new_secret() -> str:
     return base64.b32encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
 
 
-def _fernet() -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"rostra two-factor secret").derive(settings.SECRET_KEY.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+_SEAL_PURPOSE = b"rostra two-factor secret"  # the HKDF info: secrets sealed before the move still open
 
 
 def seal(secret: str) -> str:
     """The secret as stored: encrypted and authenticated with a key the database does not hold."""
-    return _fernet().encrypt(secret.encode()).decode()
+    return sealing.seal(secret, purpose=_SEAL_PURPOSE)
 
 
 def unseal(sealed: str) -> str | None:
     """The stored secret in the clear; None if it was sealed under another secret key."""
-    try:
-        return _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+    return sealing.unseal(sealed, purpose=_SEAL_PURPOSE)
 
 
 def step_at(at: datetime) -> int:

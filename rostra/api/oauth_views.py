@@ -208,7 +208,7 @@ def nodeinfo(request: HttpRequest) -> JsonResponse:
     doc: dict[str, Any] = {
         "version": "2.0",
         "software": {"name": "rostra", "version": ROSTRA_VERSION},
-        "protocols": [],  # ActivityPub arrives with federation (issue 6)
+        "protocols": ["activitypub"],
         "services": {"outbound": [], "inbound": []},
         "usage": {
             "users": {"total": stats.people, "activeMonth": stats.active_month, "activeHalfyear": stats.active_halfyear},

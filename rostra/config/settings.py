@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rostra.notifications",
     "rostra.search",
     "rostra.portability",
+    "rostra.federation",
     "rostra.pipeline",
     "rostra.api",
     "rostra.web",
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "rostra.web.middleware.SecurityHeadersMiddleware",
     "rostra.web.middleware.FaultMiddleware",  # database down → 503 + Retry-After, media disk full → 507
+    "rostra.federation.middleware.ContentNegotiationMiddleware",  # /@user and /@user/<id> answer servers with ActivityStreams
 ]
 
 ROOT_URLCONF = "rostra.config.urls"

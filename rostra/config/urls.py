@@ -2,6 +2,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("rostra.api.urls")),
+    path("", include("rostra.federation.urls")),  # before the web's: /users/..., /inbox, /.well-known/webfinger
     path("", include("rostra.web.urls")),
 ]
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rostra.accounts import password_reset
+from rostra.federation import actions as federation
 from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
@@ -47,6 +48,8 @@ def _follow_created(p: dict[str, Any]) -> None:
 def _post_deleted(p: dict[str, Any]) -> None:
     if p.get("repost_of_id"):
         notifications.on_repost_removed(p["author_id"], p["repost_of_id"])
+    if p.get("public"):
+        federation.record_tombstone(p["post_id"], p["author_id"])  # its URL answers 410 Gone
 
 
 def _follow_requested(p: dict[str, Any]) -> None:
@@ -92,6 +95,9 @@ HANDLERS: dict[str, list[Handler]] = {
     "import.requested": [lambda p: portability.run_import(p["import_id"])],
     # Trust and safety
     "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"]), streaming.post_moderated],
+    # Federation: the inbox stores first; one handler per activity type comes next (issue 6), and
+    # until then items stay "pending" in federation.InboxItem.
+    "inbox.received": [],
     "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors
     "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"]), streaming.notice_created],
     "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id")), streaming.appeal_decided],

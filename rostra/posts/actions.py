@@ -397,7 +397,13 @@ def delete_post(actor: Account, post_id: int, *, keep_media: bool = False) -> No
         post.delete()
         Account.objects.filter(pk=actor.pk, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
         Account.objects.filter(pk__in=repost_authors, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
-        events.emit("post.deleted", post_id=post_id, author_id=actor.pk, repost_of_id=post.repost_of_id)
+        # public: anyone could fetch it, so federation answers its URL 410 Gone from now on.
+        public = (
+            post.repost_of_id is None
+            and post.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)
+            and post.moderation_state in (ModerationState.PUBLISHED, ModerationState.LIMITED)
+        )
+        events.emit("post.deleted", post_id=post_id, author_id=actor.pk, repost_of_id=post.repost_of_id, public=public)
         transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
 
 

@@ -145,7 +145,7 @@ def test_delete_really_deletes(world, busy_post, media_dir, run_tasks, django_ca
     assert (parent.replies_count, quoted.quotes_count) == (0, 0)
     assert Account.objects.get(pk=w.alice.pk).posts_count == 0
     assert Account.objects.get(pk=w.dave.pk).posts_count == dave_posts - 1  # the repost went too
-    assert Event.objects.filter(kind="post.deleted", payload={"post_id": post.pk, "author_id": w.alice.pk, "repost_of_id": None}).exists()
+    assert Event.objects.filter(kind="post.deleted", payload={"post_id": post.pk, "author_id": w.alice.pk, "repost_of_id": None, "public": True}).exists()
 
 
 def test_only_the_author_deletes(world, busy_post):

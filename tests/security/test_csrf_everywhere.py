@@ -17,6 +17,8 @@ from rostra.accounts.models import Account
 
 # Bearer-token surfaces: no cookie ever authenticates them, so there is nothing to forge.
 EXEMPT_PREFIXES = ("api/", "oauth/token", "oauth/revoke", ".well-known/", "nodeinfo/")
+# Federation: servers authenticate by HTTP Signatures, never by cookie (rostra/federation/urls.py).
+EXEMPT_PREFIXES += ("inbox", "users/")
 
 
 def _routes(patterns: list, prefix: str = "") -> list[str]:

@@ -1,0 +1,71 @@
+"""What federation keeps: actors' signing keys, the inbox as received, and tombstones.
+
+The inbox is stored first and processed later (``InboxItem``): the view checks the signature and
+size, writes the row, and answers 202; handlers (one per activity type) turn rows into posts,
+follows and the rest afterwards. A row's ``activity_id`` is unique, so a replayed activity is
+acknowledged but stored, and processed, once.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rostra.accounts.models import Account
+from rostra.core.models import OpaqueIdModel
+
+MAX_ID_LENGTH = 2048  # URLs longer than this are refused (400) before anything is stored
+
+
+class ActorKey(OpaqueIdModel):
+    """A local actor's RSA key pair for HTTP Signatures, made on first need.
+
+    The private key is sealed at rest (``rostra.core.sealing``): a leaked database does not let
+    anyone sign as the instance's people."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="actor_key")
+    public_key_pem = models.TextField()
+    private_key_pem = models.TextField()  # sealed; see rostra.federation.keys
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class RemoteKey(OpaqueIdModel):
+    """A remote actor's public key, fetched from its actor document to check its signatures."""
+
+    key_id = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
+    owner = models.CharField(max_length=MAX_ID_LENGTH)  # the actor URL the key belongs to
+    public_key_pem = models.TextField()
+    fetched_at = models.DateTimeField()
+
+
+class InboxState(models.TextChoices):
+    PENDING = "pending", "Received, not yet processed"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Processing failed"
+
+
+class InboxItem(OpaqueIdModel):
+    """One activity as it arrived, signature checked, waiting for its handler."""
+
+    activity_id = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
+    activity_type = models.CharField(max_length=64)
+    actor = models.CharField(max_length=MAX_ID_LENGTH)  # equals the signing key's owner (C3)
+    key_id = models.CharField(max_length=MAX_ID_LENGTH)
+    recipient = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )  # None: the shared inbox
+    body = models.JSONField()
+    state = models.CharField(max_length=16, choices=InboxState.choices, default=InboxState.PENDING)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "id"], name="inbox_item_state_idx")]
+
+
+class Tombstone(OpaqueIdModel):
+    """A deleted public post: only its id and URL, so fetching it answers 410 Gone, not 404."""
+
+    post_id = models.BigIntegerField(unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    uri = models.CharField(max_length=MAX_ID_LENGTH)
+    deleted_at = models.DateTimeField()
