@@ -12,6 +12,7 @@ from django.db import models
 
 from rostra.accounts.models import Account
 from rostra.core.models import OpaqueIdModel
+from rostra.posts.models import Post
 
 MAX_ID_LENGTH = 2048  # URLs longer than this are refused (400) before anything is stored
 
@@ -69,3 +70,29 @@ class Tombstone(OpaqueIdModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     uri = models.CharField(max_length=MAX_ID_LENGTH)
     deleted_at = models.DateTimeField()
+
+
+class RemoteActor(OpaqueIdModel):
+    """What federation needs to know about a remote account (an ``Account`` with a domain): where
+    its documents and inboxes are. Written when an actor document is fetched or arrives."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="remote_actor")
+    uri = models.CharField(max_length=MAX_ID_LENGTH, unique=True)  # the actor's id
+    url = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")  # its profile page
+    inbox = models.CharField(max_length=MAX_ID_LENGTH)
+    shared_inbox = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    outbox = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    followers = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    following = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    featured = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    actor_type = models.CharField(max_length=32, default="Person")  # Person, Service (bot), Group, ...
+    fetched_at = models.DateTimeField()
+
+
+class RemotePost(OpaqueIdModel):
+    """The ActivityPub id (and page URL) of a post that came from another server: how Updates,
+    Deletes, replies, likes and announces from the fediverse find the local row."""
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="remote")
+    uri = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
+    url = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
