@@ -1,8 +1,8 @@
 """Every federation write: keys, the inbox's stored activities, tombstones.
 
 The inbox path is "store first": ``store_activity`` writes the activity as received and emits
-``inbox.received`` with its id; the handlers that turn it into follows, posts and the rest run
-later from the pipeline (none are registered yet: items stay ``pending``, see docs/federation.md).
+``inbox.received`` with its id; ``rostra.federation.receive`` turns it into follows, posts and the
+rest afterwards, from the pipeline (see docs/federation.md). Sending is ``rostra.federation.delivery``.
 """
 
 from __future__ import annotations

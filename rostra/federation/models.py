@@ -42,6 +42,7 @@ class InboxState(models.TextChoices):
     PENDING = "pending", "Received, not yet processed"
     PROCESSED = "processed", "Processed"
     FAILED = "failed", "Processing failed"
+    IGNORED = "ignored", "Not an activity Rostra processes"
 
 
 class InboxItem(OpaqueIdModel):
@@ -58,6 +59,7 @@ class InboxItem(OpaqueIdModel):
     state = models.CharField(max_length=16, choices=InboxState.choices, default=InboxState.PENDING)
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=500, blank=True, default="")  # why it failed or was ignored
 
     class Meta:
         indexes = [models.Index(fields=["state", "id"], name="inbox_item_state_idx")]
@@ -96,3 +98,70 @@ class RemotePost(OpaqueIdModel):
     post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="remote")
     uri = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
     url = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+
+
+class InboundFollow(OpaqueIdModel):
+    """The id of a remote ``Follow`` activity for one of our accounts: the ``Accept`` (or
+    ``Reject``) sent back names it, and an ``Undo`` of it ends the follow."""
+
+    follower = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")  # the remote account
+    target = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")  # the local account
+    activity_id = models.CharField(max_length=MAX_ID_LENGTH)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["follower", "target"], name="inbound_follow_unique")]
+
+
+# --- Delivery: the outbox of activities sent to other servers (rostra.federation.delivery) ---------
+
+
+class OutboxActivity(OpaqueIdModel):
+    """One activity this instance sends, as it goes over the wire. Its id is unique, so a
+    pipeline handler that runs twice builds it once; ``subject`` is the local object it is about
+    (a note's or a follow's URI), which is how a later Delete or Undo finds what went before."""
+
+    activity_id = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
+    activity_type = models.CharField(max_length=32)
+    sender = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="", db_index=True)
+    body = models.JSONField()
+    created_at = models.DateTimeField()
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent (or retried)"
+    DONE = "done", "Accepted by the remote (2xx)"
+    FAILED = "failed", "Given up: refused for good, or out of retries"
+
+
+class Delivery(OpaqueIdModel):
+    """One activity to one remote inbox (a shared inbox stands for every follower behind it).
+    A state machine on the row: pending → done | failed, with ``next_attempt_at`` moved along
+    the retry schedule and by a lease while a worker sends it."""
+
+    activity = models.ForeignKey(OutboxActivity, on_delete=models.CASCADE, related_name="deliveries")
+    inbox = models.CharField(max_length=MAX_ID_LENGTH)
+    domain = models.CharField(max_length=255)  # the inbox's host[:port], the circuit breaker's key
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status = models.PositiveIntegerField(null=True, blank=True)  # the last HTTP status, if any
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "inbox"], name="delivery_activity_inbox_unique")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx")]
+
+
+class DomainHealth(OpaqueIdModel):
+    """The circuit breaker of one remote domain: consecutive failures since the last success;
+    while ``paused_until`` is ahead, nothing is sent there (deliveries wait); after it, one probe."""
+
+    domain = models.CharField(max_length=255, unique=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pauses = models.PositiveIntegerField(default=0)  # pauses in a row, each longer (capped)

@@ -12,6 +12,8 @@ from typing import Any
 
 from rostra.accounts import password_reset
 from rostra.federation import actions as federation
+from rostra.federation import delivery
+from rostra.federation import receive as federation_inbox
 from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
@@ -77,27 +79,31 @@ def _like_created(p: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, list[Handler]] = {
-    "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created],
-    "post.updated": [streaming.post_updated],  # federation (issue 6) sends Update
-    "post.deleted": [_post_deleted, streaming.post_deleted],  # rows cascade in the same transaction; federation sends Delete
-    "follow.created": [_follow_created, streaming.follow_created],
-    "follow.requested": [_follow_requested, streaming.follow_requested],
-    "follow.removed": [_follow_removed],
-    "block.created": [_block_created],
-    "like.created": [_like_created, streaming.like_created],
+    "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created, lambda p: delivery.on_post_created(p["post_id"])],
+    "post.updated": [streaming.post_updated, lambda p: delivery.on_post_updated(p["post_id"])],
+    "post.deleted": [_post_deleted, streaming.post_deleted, lambda p: delivery.on_post_deleted(p["post_id"], p["author_id"])],
+    "follow.created": [_follow_created, streaming.follow_created, lambda p: delivery.on_follow(p["follower_id"], p["target_id"])],
+    "follow.requested": [_follow_requested, streaming.follow_requested, lambda p: delivery.on_follow(p["requester_id"], p["target_id"])],
+    "follow.removed": [_follow_removed, lambda p: delivery.on_follow_removed(p["follower_id"], p["target_id"])],
+    "block.created": [_block_created, lambda p: delivery.on_block(p["account_id"], p["target_id"])],
+    "like.created": [_like_created, streaming.like_created, lambda p: delivery.on_like(p["account_id"], p["post_id"])],
     "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
     "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"]), streaming.poll_ended],
-    "account.updated": [],
+    "account.updated": [lambda p: delivery.on_account_updated(p["account_id"])],
     "password_reset.requested": [lambda p: password_reset.send_reset_email(p["user_id"])],  # mails a real login only
     "account.deleted": [lambda p: portability.delete_export_files(p["account_id"])],  # its archives leave the disk
     # Data export and import (long jobs; each claims its row, so a second delivery does nothing)
     "export.requested": [lambda p: portability.build_export(p["export_id"])],
     "import.requested": [lambda p: portability.run_import(p["import_id"])],
     # Trust and safety
-    "post.moderated": [lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"]), streaming.post_moderated],
-    # Federation: the inbox stores first; one handler per activity type comes next (issue 6), and
-    # until then items stay "pending" in federation.InboxItem.
-    "inbox.received": [],
+    "post.moderated": [
+        lambda p: moderation.on_post_moderated(p["post_id"], p["before"], p["after"]),
+        streaming.post_moderated,
+        lambda p: delivery.on_post_moderated(p["post_id"], p["after"]),  # held: Delete sent; released: Create
+    ],
+    # Federation: the inbox stores first; then one handler per activity type (federation.receive)
+    "inbox.received": [lambda p: federation_inbox.process_inbox_item(p["item_id"])],
+    "federation.accept_follow": [lambda p: delivery.send_accept_for(p["inbound_follow_id"])],
     "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors
     "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"]), streaming.notice_created],
     "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id")), streaming.appeal_decided],

@@ -19,6 +19,25 @@ def sweep_events_task() -> None:
     runner.sweep()
 
 
+@db_periodic_task(crontab(minute="*"))
+def deliver_activities_task() -> None:
+    # Federation's outbox: due deliveries in batches (rows are leased, so overlapping runs and
+    # several workers share the work); what is left waits for the next minute.
+    from rostra.federation.delivery import deliver_due
+
+    for _ in range(30):
+        if deliver_due() == 0:
+            break
+
+
+@db_periodic_task(crontab(minute="31", hour="3"))
+def prune_deliveries_task() -> None:
+    # Finished deliveries are kept 30 days (what went where), then forgotten.
+    from rostra.federation.delivery import prune
+
+    prune()
+
+
 @db_periodic_task(crontab(minute="17", hour="3"))
 def prune_events_task() -> None:
     runner.prune()

@@ -278,6 +278,116 @@ def _commit_post(author: Account, draft: Draft, checked: CheckedDraft, decision:
     return post
 
 
+@dataclass
+class RemoteDraft:
+    """A post as it arrived from another server (federation's Create/Update of a Note), its HTML
+    already sanitised and its text derived from it; mentions are local accounts only."""
+
+    text: str
+    content_html: str
+    spoiler_text: str = ""
+    sensitive: bool = False
+    visibility: str = Visibility.PUBLIC
+    in_reply_to_id: int | None = None
+    mentions: Sequence[Account] = ()
+    hashtags: Sequence[str] = ()
+    language: str = ""
+    created_at: datetime | None = None
+
+
+def _screen_remote(author: Account, draft: RemoteDraft, *, post_id: int | None, remember: bool = True) -> GateDecision:
+    """The same gate as a local post; a refusal is recorded (source "remote") and raised."""
+    decision = screen_post(
+        author_id=author.pk,
+        text=draft.text,
+        spoiler_text=draft.spoiler_text,
+        account_created_at=author.created_at,
+        account_held=_held(author),
+        remember=remember,
+    )
+    if decision.refused:
+        with transaction.atomic():
+            record_decision(decision, post_id=post_id, account_id=author.pk, source="remote")
+        raise ValidationError(f"This post breaks the rule on {decision.category.replace('_', ' ')} and was refused. {decision.reason}", field="text")
+    return decision
+
+
+def create_remote_post(author: Account, draft: RemoteDraft) -> Post:
+    """A remote account's post, through the same moderation gate as a local one (held, labelled or
+    refused alike). Raises ValidationError on a refusal; writes nothing but the decision then."""
+    if author.is_local:
+        raise ValidationError("Only remote accounts' posts arrive this way.")
+    if author.suspended_at is not None:
+        raise PermissionDenied("This account is suspended.")
+    if draft.visibility not in Visibility.values:
+        raise ValidationError("Unknown visibility.", field="visibility")
+    decision = _screen_remote(author, draft, post_id=None)
+    parent = Post.objects.filter(pk=draft.in_reply_to_id, repost_of__isnull=True).first() if draft.in_reply_to_id else None
+    created = min(draft.created_at or now(), now())
+    with transaction.atomic():
+        post = Post.objects.create(
+            author=author,
+            text=draft.text,
+            content_html=draft.content_html,
+            spoiler_text=draft.spoiler_text[:MAX_SPOILER],
+            sensitive=draft.sensitive or bool(draft.spoiler_text),
+            visibility=draft.visibility,
+            language=draft.language[:16],
+            in_reply_to=parent,
+            in_reply_to_account_id=parent.author_id if parent else None,
+            moderation_state=decision.state,
+            moderation_label=decision.label,
+            created_at=created,
+        )
+        post.thread_id = (parent.thread_id or parent.pk) if parent else post.pk
+        post.save(update_fields=["thread_id"])
+        record_decision(decision, post_id=post.pk, account_id=author.pk, source="remote", excerpt=draft.text)
+        _set_tags(post, [h.lower() for h in draft.hashtags], created)
+        Mention.objects.bulk_create([Mention(post=post, account=m) for m in draft.mentions[:MAX_MENTIONS] if m.pk != author.pk])
+        Account.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1, last_status_at=created)
+        if parent is not None:
+            Post.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+        events.emit("post.created", post_id=post.pk)
+    return post
+
+
+def edit_remote_post(author: Account, post_id: int, draft: RemoteDraft) -> Post:
+    """A remote author's edit of their own post: screened again, the old version kept as history.
+    Like a local edit, it can make the post stricter but never relaxes a decision."""
+    post = _own_post(author, post_id)
+    if post.is_repost:
+        raise ValidationError("A repost cannot be edited.")
+    decision = _screen_remote(author, draft, post_id=post.pk, remember=False)
+    with transaction.atomic():
+        PostEdit.objects.create(
+            post=post,
+            text=post.text,
+            content_html=post.content_html,
+            spoiler_text=post.spoiler_text,
+            sensitive=post.sensitive,
+            media_descriptions=[],
+            created_at=post.edited_at or post.created_at,
+        )
+        state_before = post.moderation_state
+        post.text, post.content_html = draft.text, draft.content_html
+        post.spoiler_text = draft.spoiler_text[:MAX_SPOILER]
+        post.sensitive = draft.sensitive or bool(draft.spoiler_text)
+        post.edited_at = now()
+        if _STRICTNESS[decision.state] > _STRICTNESS.get(post.moderation_state, 0):
+            post.moderation_state = decision.state
+        if decision.label and not post.moderation_label:
+            post.moderation_label = decision.label
+        post.save(update_fields=["text", "content_html", "spoiler_text", "sensitive", "edited_at", "moderation_state", "moderation_label"])
+        record_decision(decision, post_id=post.pk, account_id=author.pk, source="remote", excerpt=draft.text)
+        _set_tags(post, [h.lower() for h in draft.hashtags], post.edited_at)
+        existing = set(Mention.objects.filter(post=post).values_list("account_id", flat=True))
+        Mention.objects.bulk_create([Mention(post=post, account=m) for m in draft.mentions[:MAX_MENTIONS] if m.pk not in existing and m.pk != author.pk])
+        events.emit("post.updated", post_id=post.pk)
+        if post.moderation_state != state_before:
+            events.emit("post.moderated", post_id=post.pk, before=str(state_before), after=str(post.moderation_state))
+    return post
+
+
 def prune_idempotency_keys() -> int:
     """Forget Idempotency-Keys older than their hour. Run periodically."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now() - timedelta(seconds=IDEMPOTENCY_TTL_S)).delete()
