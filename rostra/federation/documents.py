@@ -18,7 +18,8 @@ from rostra.core.grants import file_url
 from rostra.core.html import sanitize
 from rostra.federation import uris
 from rostra.federation.models import Tombstone
-from rostra.posts.models import Media, Post, Visibility
+from rostra.posts.addressing import addressing
+from rostra.posts.models import Media, Post
 
 ACTOR_CONTEXT: list[Any] = [
     uris.AS_CONTEXT,
@@ -112,13 +113,7 @@ def person(account: Account, public_key_pem: str) -> dict[str, Any]:
 def _addressing(post: Post) -> tuple[list[str], list[str]]:
     followers = f"{uris.actor_url(post.author.username)}/followers"
     mentioned = [uris.actor_url(m.account.username) for m in post.mention_rows.all() if m.account.is_local]
-    if post.visibility == Visibility.PUBLIC:
-        return [uris.PUBLIC], [followers, *mentioned]
-    if post.visibility == Visibility.UNLISTED:
-        return [followers], [uris.PUBLIC, *mentioned]
-    if post.visibility == Visibility.PRIVATE:
-        return [followers], mentioned
-    return mentioned, []
+    return addressing(post.visibility, followers, mentioned)
 
 
 def _attachment(media: Media) -> dict[str, Any]:

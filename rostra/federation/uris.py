@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from rostra.posts import addressing
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+PUBLIC = addressing.PUBLIC
 AS_MEDIA_TYPE = "application/activity+json"
 LD_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 

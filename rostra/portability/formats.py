@@ -21,10 +21,10 @@ from django.conf import settings
 
 from rostra.accounts.models import Account
 from rostra.core.errors import ValidationError
-from rostra.posts.models import Media, Post, QuoteState, Visibility
+from rostra.posts.addressing import addressing
+from rostra.posts.models import Media, Post, QuoteState
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 MEDIA_FOLDER = "media_attachments/files"
 
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -203,15 +203,7 @@ def actor(account: Account) -> dict[str, Any]:
 
 
 def _audience(post: Post, mentions: list[Account]) -> tuple[list[str], list[str]]:
-    followers = f"{actor_url(post.author)}/followers"
-    mentioned = [actor_url(a) for a in mentions]
-    if post.visibility == Visibility.PUBLIC:
-        return [PUBLIC], [followers, *mentioned]
-    if post.visibility == Visibility.UNLISTED:
-        return [followers], [PUBLIC, *mentioned]
-    if post.visibility == Visibility.PRIVATE:
-        return [followers], mentioned
-    return mentioned, []
+    return addressing(post.visibility, f"{actor_url(post.author)}/followers", [actor_url(a) for a in mentions])
 
 
 def attachment(media: Media) -> dict[str, Any]:

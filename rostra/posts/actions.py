@@ -359,15 +359,7 @@ def edit_remote_post(author: Account, post_id: int, draft: RemoteDraft) -> Post:
         raise ValidationError("A repost cannot be edited.")
     decision = _screen_remote(author, draft, post_id=post.pk, remember=False)
     with transaction.atomic():
-        PostEdit.objects.create(
-            post=post,
-            text=post.text,
-            content_html=post.content_html,
-            spoiler_text=post.spoiler_text,
-            sensitive=post.sensitive,
-            media_descriptions=[],
-            created_at=post.edited_at or post.created_at,
-        )
+        _keep_version(post, [])
         state_before = post.moderation_state
         post.text, post.content_html = draft.text, draft.content_html
         post.spoiler_text = draft.spoiler_text[:MAX_SPOILER]
@@ -392,6 +384,19 @@ def prune_idempotency_keys() -> int:
     """Forget Idempotency-Keys older than their hour. Run periodically."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now() - timedelta(seconds=IDEMPOTENCY_TTL_S)).delete()
     return deleted
+
+
+def _keep_version(post: Post, media_descriptions: list[str]) -> None:
+    """Keep the post as it is now in its edit history, before an edit (local or remote) changes it."""
+    PostEdit.objects.create(
+        post=post,
+        text=post.text,
+        content_html=post.content_html,
+        spoiler_text=post.spoiler_text,
+        sensitive=post.sensitive,
+        media_descriptions=media_descriptions,
+        created_at=post.edited_at or post.created_at,
+    )
 
 
 def _own_post(account: Account, post_id: int) -> Post:
@@ -435,15 +440,7 @@ def edit_post(
             record_decision(decision, post_id=post.pk, account_id=editor.pk, source="edit")
         raise ValidationError(f"This edit breaks the rule on {decision.category.replace('_', ' ')} and was not saved. {decision.reason}", field="text")
     with transaction.atomic():
-        PostEdit.objects.create(
-            post=post,
-            text=post.text,
-            content_html=post.content_html,
-            spoiler_text=post.spoiler_text,
-            sensitive=post.sensitive,
-            media_descriptions=[m.description for m in current_media],
-            created_at=post.edited_at or post.created_at,
-        )
+        _keep_version(post, [m.description for m in current_media])
         post.text = text
         post.content_html = _render(text, mentions)
         post.spoiler_text = spoiler

@@ -14,8 +14,8 @@ from rostra.accounts import actions as accounts
 from rostra.core.errors import RateLimited
 from rostra.core.models import Event
 from rostra.portability import actions as portability
-from rostra.portability.formats import PUBLIC
 from rostra.portability.models import Export, JobState
+from rostra.posts.addressing import PUBLIC
 from rostra.testing.world import PASSWORD
 
 from .conftest import archive_of, make_archive
