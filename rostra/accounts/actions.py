@@ -239,9 +239,11 @@ def accept_follow_request(target: Account, requester_id: int) -> None:
 
 
 def reject_follow_request(target: Account, requester_id: int) -> None:
-    deleted, _ = FollowRequest.objects.filter(target=target, requester_id=requester_id).delete()
-    if not deleted:
-        raise NotFound("That follow request no longer exists.")
+    with transaction.atomic():
+        deleted, _ = FollowRequest.objects.filter(target=target, requester_id=requester_id).delete()
+        if not deleted:
+            raise NotFound("That follow request no longer exists.")
+        events.emit("follow_request.rejected", target_id=target.pk, requester_id=requester_id)  # a remote requester is sent Reject
 
 
 def remove_follower(account: Account, follower: Account) -> None:
@@ -264,7 +266,10 @@ def block(account: Account, target: Account) -> None:
 
 
 def unblock(account: Account, target: Account) -> None:
-    Block.objects.filter(account=account, target=target).delete()
+    with transaction.atomic():
+        deleted, _ = Block.objects.filter(account=account, target=target).delete()
+        if deleted:
+            events.emit("block.removed", account_id=account.pk, target_id=target.pk)  # a remote target is sent Undo{Block}
 
 
 def mute(account: Account, target: Account, *, hide_notifications: bool = True, duration_s: int | None = None) -> None:

@@ -327,7 +327,42 @@ def on_block(account_id: int, target_id: int) -> None:
     account, target = pair
     row = Block.objects.filter(account=account, target=target).values_list("pk", flat=True).first()
     if account.is_local and not target.is_local and row is not None:
-        enqueue(account, activities.block(account, target, row), [_personal_inbox(target)])
+        enqueue(account, activities.block(account, target, row), [_personal_inbox(target)], subject=activities.actor_uri(target))
+
+
+def _undo_last(sender: Account, activity_type: str, subject: str, inboxes: Iterable[str]) -> None:
+    """Undo the latest ``activity_type`` the sender sent about ``subject`` (nothing if none went out)."""
+    sent = OutboxActivity.objects.filter(sender=sender, activity_type=activity_type, subject=subject).order_by("-created_at").first()
+    if sent is not None:
+        enqueue(sender, activities.undo(sender, sent.body), inboxes, subject=subject)
+
+
+@_unless_unknown
+def on_unblock(account_id: int, target_id: int) -> None:
+    pair = _pair(account_id, target_id)
+    if pair is None:
+        return
+    account, target = pair
+    if account.is_local and not target.is_local:
+        _undo_last(account, "Block", activities.actor_uri(target), [_personal_inbox(target)])
+
+
+@_unless_unknown
+def on_unlike(account_id: int, post_id: int) -> None:
+    account = Account.objects.filter(pk=account_id, domain="").first()
+    post = Post.objects.filter(pk=post_id).select_related("author").first()
+    if account is None or post is None or post.author.is_local:
+        return
+    _undo_last(account, "Like", activities.note_uri(post), _inboxes([post.author_id]))
+
+
+@_unless_unknown
+def on_follow_request_rejected(target_id: int, requester_id: int) -> None:
+    """A local account refused a remote account's follow request → Reject."""
+    pair = _pair(requester_id, target_id)
+    if pair is not None:
+        requester, target = pair
+        send_reject(target, requester)
 
 
 @_unless_unknown
@@ -335,7 +370,7 @@ def on_like(account_id: int, post_id: int) -> None:
     like = Like.objects.filter(account_id=account_id, post_id=post_id).select_related("account", "post__author").first()
     if like is None or not like.account.is_local or like.post.author.is_local:
         return
-    enqueue(like.account, activities.like(like.account, like.pk, like.post), _inboxes([like.post.author_id]))
+    enqueue(like.account, activities.like(like.account, like.pk, like.post), _inboxes([like.post.author_id]), subject=activities.note_uri(like.post))
 
 
 @_unless_unknown

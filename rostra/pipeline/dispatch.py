@@ -86,7 +86,10 @@ HANDLERS: dict[str, list[Handler]] = {
     "follow.requested": [_follow_requested, streaming.follow_requested, lambda p: delivery.on_follow(p["requester_id"], p["target_id"])],
     "follow.removed": [_follow_removed, lambda p: delivery.on_follow_removed(p["follower_id"], p["target_id"])],
     "block.created": [_block_created, lambda p: delivery.on_block(p["account_id"], p["target_id"])],
+    "block.removed": [lambda p: delivery.on_unblock(p["account_id"], p["target_id"])],
+    "follow_request.rejected": [lambda p: delivery.on_follow_request_rejected(p["target_id"], p["requester_id"])],
     "like.created": [_like_created, streaming.like_created, lambda p: delivery.on_like(p["account_id"], p["post_id"])],
+    "like.removed": [lambda p: delivery.on_unlike(p["account_id"], p["post_id"])],
     "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
     "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"]), streaming.poll_ended],
     "account.updated": [lambda p: delivery.on_account_updated(p["account_id"])],

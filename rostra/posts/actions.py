@@ -575,6 +575,7 @@ def unlike(account: Account, post_id: int) -> None:
         deleted, _ = Like.objects.filter(account=account, post_id=pid).delete()
         if deleted:
             Post.objects.filter(pk=pid, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
+            events.emit("like.removed", account_id=account.pk, post_id=pid)  # a remote author is sent Undo{Like}
 
 
 def bookmark(account: Account, post_id: int) -> None:

@@ -482,3 +482,45 @@ def test_reply_like_and_repost_of_a_remote_post_reach_its_author(run_tasks, alic
     undo = rows(activity__activity_type="Undo")
     assert {r.inbox for r in undo} == {f"{remote.base}/inbox", f"{other.base}/inbox"}
     assert undo[0].activity.body["object"]["type"] == "Announce" and reply.pk
+
+
+def test_unlike_unblock_and_a_refused_request_are_sent_as_undo_and_reject(run_tasks, alice, remote) -> None:
+    bob = remote.account("bob")
+    theirs = Post.objects.create(author=bob, text="from afar", content_html="<p>from afar</p>", created_at=clock.now())
+    RemotePost.objects.create(post=theirs, uri=f"{remote.base}/users/bob/statuses/2")
+    posts.like(alice, theirs.pk)
+    run_tasks()
+    [like] = rows(activity__activity_type="Like")
+    posts.unlike(alice, theirs.pk)
+    posts.unlike(alice, theirs.pk)  # nothing left to undo: nothing more is sent
+    run_tasks()
+    [undo_like] = rows(activity__activity_type="Undo")
+    assert undo_like.inbox == like.inbox and undo_like.activity.body["object"]["id"] == like.activity.body["id"]
+
+    accounts.block(alice, bob)
+    run_tasks()
+    [block] = rows(activity__activity_type="Block")
+    accounts.unblock(alice, bob)
+    run_tasks()
+    undo_block = [r for r in rows(activity__activity_type="Undo") if r.activity.body["object"]["type"] == "Block"]
+    assert [r.activity.body["object"]["id"] for r in undo_block] == [block.activity.body["id"]]
+    assert undo_block[0].inbox == f"{remote.base}/users/bob/inbox"
+
+    carol = make_account("carol", locked=True)
+    accounts.follow(bob, carol)  # a remote request to a locked account, as the inbox's Follow handler makes it
+    run_tasks()
+    accounts.reject_follow_request(carol, bob.pk)
+    run_tasks()
+    [reject] = rows(activity__activity_type="Reject")
+    assert reject.inbox == f"{remote.base}/users/bob/inbox" and reject.activity.sender_id == carol.pk
+
+
+def test_local_unlikes_and_unblocks_send_nothing(run_tasks, alice) -> None:
+    dave = make_account("dave")
+    post = make_post(dave, "local")
+    posts.like(alice, post.pk)
+    posts.unlike(alice, post.pk)
+    accounts.block(alice, dave)
+    accounts.unblock(alice, dave)
+    run_tasks()
+    assert rows() == []
