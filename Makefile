@@ -48,8 +48,16 @@ demo: install
 # pyproject.toml pins; unpacked under .venv, never committed) and masto.js from npm (package.json).
 TOOT_VERSION = $(shell sed -n 's/.*"toot==\([^"]*\)".*/\1/p' pyproject.toml)
 TOOT_SRC := $(VENV)/clients/toot-$(TOOT_VERSION)
+# Independent ActivityPub implementations for tests/federation/test_interop.py: Fedify from npm (package.json;
+# its lookupObject parses Rostra's actors and notes) and fediverse-pasture from PyPI, in a virtualenv of its own
+# (its dependencies are not Rostra's), with its catalogue of sample notes (fediverse-pasture-inputs).
+PASTURE_VERSION = 0.2.25
+PASTURE_INPUTS_VERSION = 0.3.0
+PASTURE := $(VENV)/clients/pasture/.installed-$(PASTURE_VERSION)-$(PASTURE_INPUTS_VERSION)
+# Fedify needs Node.js 22 or later (Debian ships 20): the npm registry's `node` package, under .venv, runs it.
+NODE22 := $(VENV)/clients/node22/node_modules/.bin/node
 
-clients: install $(TOOT_SRC)/tests/integration/conftest.py node_modules/masto/package.json
+clients: install $(TOOT_SRC)/tests/integration/conftest.py node_modules/masto/package.json node_modules/@fedify/fedify/package.json $(PASTURE) $(NODE22)
 
 $(TOOT_SRC)/tests/integration/conftest.py: pyproject.toml | $(STAMP)
 	mkdir -p $(VENV)/clients
@@ -59,6 +67,18 @@ $(TOOT_SRC)/tests/integration/conftest.py: pyproject.toml | $(STAMP)
 
 node_modules/masto/package.json: package.json
 	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node_modules/@fedify/fedify/package.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(NODE22):
+	npm install --prefix $(VENV)/clients/node22 --no-audit --no-fund --loglevel=error node@22.23.3
+
+$(PASTURE): | $(STAMP)
+	test -d $(VENV)/clients/pasture || $(PYTHON) -m venv $(VENV)/clients/pasture
+	$(VENV)/clients/pasture/bin/pip install --quiet fediverse-pasture==$(PASTURE_VERSION) fediverse-pasture-inputs==$(PASTURE_INPUTS_VERSION)
 	touch $@
 
 # Real-browser tests drive Debian's Chromium through Playwright (no browser download).

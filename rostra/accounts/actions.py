@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from rostra.accounts import sessions
+from rostra.accounts import farewell, sessions
 from rostra.accounts.models import Account, AccountNote, Block, Endorsement, Follow, FollowRequest, Mute, Role, User
 from rostra.core import events
 from rostra.core.clock import now
@@ -176,8 +176,9 @@ def _get_account(account_id: int) -> Account:
         raise NotFound("No such account.") from None
 
 
-def follow(follower: Account, target: Account) -> str:
-    """Follow, or ask to follow a locked account. Returns 'following' or 'requested'."""
+def follow(follower: Account, target: Account, *, require_approval: bool = False) -> str:
+    """Follow, or ask to follow a locked account (or any account, with ``require_approval``: a
+    follow from a silenced domain). Returns 'following' or 'requested'."""
     if follower.pk == target.pk:
         raise ValidationError("You cannot follow yourself.")
     if target.suspended_at is not None:
@@ -189,7 +190,7 @@ def follow(follower: Account, target: Account) -> str:
     with transaction.atomic():
         if Follow.objects.filter(follower=follower, target=target).exists():
             return "following"
-        if target.locked:
+        if target.locked or require_approval:
             _, created = FollowRequest.objects.get_or_create(requester=follower, target=target)
             if created:
                 events.emit("follow.requested", requester_id=follower.pk, target_id=target.pk)
@@ -350,6 +351,8 @@ def purge_account(account: Account) -> None:
         user = account.user
         # Collected before the rows cascade away with the login (rostra.accounts.sessions)
         session_keys = sessions.session_keys(user.pk) if user is not None else []
+        if account.is_local:
+            farewell.before_purge(account)  # federation: the Delete of the actor, while its key is here
         account.delete()  # cascades posts, edits, media rows, likes, bookmarks, follows, timeline rows, notifications
         if user is not None:
             user.delete()

@@ -84,6 +84,11 @@ class Account(OpaqueIdModel):
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
     posts_count = models.PositiveIntegerField(default=0)
+    # Moving (docs/federation.md, "Moving an account"): the account this one moved to, and the
+    # actor URIs of the accounts allowed to move here (ActivityPub's alsoKnownAs).
+    moved_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="moved_from")
+    moved_at = models.DateTimeField(null=True, blank=True)
+    also_known_as = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("username"), "domain", name="account_handle_unique")]

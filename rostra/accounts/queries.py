@@ -32,6 +32,23 @@ def get_local_account(username: str) -> Account:
     return account
 
 
+def get_account_by_acct(acct: str) -> Account:
+    """An unsuspended account by its handle as the web shows it: ``name`` (local, any case) or
+    ``name@domain`` (a remote account already known here: nothing is fetched); NotFound otherwise."""
+    name, _at, domain = (acct or "").lstrip("@").partition("@")
+    if not domain:
+        return get_local_account(name)
+    account = (
+        Account.objects.filter(username__iexact=name, domain__iexact=domain, suspended_at__isnull=True)
+        .exclude(domain="")
+        .select_related("user")
+        .first()
+    )
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
 def get_account(account_id: int) -> Account:
     account = Account.objects.filter(pk=account_id, suspended_at__isnull=True).first()
     if account is None:
@@ -178,11 +195,14 @@ def instance_stats() -> InstanceStats:
 
 
 def lookup(acct: str, local_domain: str) -> Account:
-    """A local account by ``name``, ``@name`` or ``name@<this instance>``; NotFound otherwise
-    (there is no federation yet, so no remote account can be found)."""
+    """A local account by ``name``, ``@name`` or ``name@<this instance>``, or a remote account
+    known here by ``name@domain``; NotFound otherwise (nothing is fetched here)."""
     name, _at, domain = (acct or "").strip().lstrip("@").partition("@")
     if domain and domain.lower() not in (local_domain.lower(), local_domain.lower().split(":", 1)[0]):
-        raise NotFound("No such account.")
+        remote = Account.objects.filter(username__iexact=name, domain__iexact=domain, suspended_at__isnull=True).first()
+        if remote is None:
+            raise NotFound("No such account.")
+        return remote
     return get_local_account(name)
 
 

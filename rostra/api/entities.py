@@ -24,6 +24,7 @@ from rostra.moderation.models import Notice
 from rostra.notifications.models import Notification
 from rostra.notifications.queries import group_key
 from rostra.posts import queries as post_queries
+from rostra.posts import remote_media
 from rostra.posts.models import Hashtag, Media, Post, QuoteState
 from rostra.posts.queries import PollView
 from rostra.timelines.filters import FilterResult
@@ -103,7 +104,17 @@ def account(a: Account) -> dict[str, Any]:
         "emojis": [],
         "roles": [],
         "fields": _fields(a),
+        **_moved(a),
     }
+
+
+def _moved(a: Account) -> dict[str, Any]:
+    """Mastodon's ``moved``: the account this one moved to (itself without a ``moved`` of its own)."""
+    if a.moved_to_id is None or a.moved_to is None:
+        return {}
+    target = account(a.moved_to)
+    target.pop("moved", None)
+    return {"moved": target}
 
 
 ROLE_IDS = {Role.MEMBER: "-99", Role.MODERATOR: "2", Role.ADMIN: "3"}
@@ -175,22 +186,35 @@ def _granted(file_name: str, viewer_id: int | None) -> str:
     return grants.file_url(file_name, viewer_id, base=settings.ROSTRA.base_url)
 
 
-def media_attachment(m: Media, viewer_id: int | None = None) -> dict[str, Any]:
-    """Mastodon's MediaAttachment; with ``viewer_id``, its URLs carry that viewer's grant."""
-    url = _granted(m.file, viewer_id)
-    preview = _granted(m.thumbnail, viewer_id) if m.thumbnail else url
+def media_attachment(m: Media, viewer_id: int | None = None, origin: remote_media.Origin | None = None) -> dict[str, Any]:
+    """Mastodon's MediaAttachment; with ``viewer_id``, its URLs carry that viewer's grant.
+
+    A remote post's attachment has an ``origin`` (``remote_url``, ``blurhash``); while no file of
+    it is stored here (not fetched yet, failed, pruned, or a video or audio file), ``url`` is the
+    remote URL, as Mastodon answers for media it has not downloaded."""
+    if origin is None and m.awaiting_file:
+        origin = remote_media.origins([m.pk]).get(m.pk)
     small = {"width": m.width, "height": m.height, "size": f"{m.width}x{m.height}", "aspect": (m.width / m.height) if m.height else 1.0}
+    if m.awaiting_file:
+        url = origin.url if origin is not None else ""  # always has one: written with the row
+        kind = origin.kind if origin is not None else "unknown"
+        preview = url if kind == "image" and url else None
+        meta: dict[str, Any] = {"original": small, "small": small} if m.width and m.height else {}
+    else:
+        url = _granted(m.file, viewer_id)
+        preview = _granted(m.thumbnail, viewer_id) if m.thumbnail else url
+        kind, meta = "image", {"original": small, "small": small}
     return {
         "id": str(m.pk),
-        "type": "image",
+        "type": kind,
         "url": url,
         "preview_url": preview,
-        "remote_url": None,
+        "remote_url": origin.url if origin is not None else None,
         "preview_remote_url": None,
         "text_url": None,
-        "meta": {"original": small, "small": small, "focus": {"x": m.focus_x, "y": m.focus_y}},
+        "meta": {**meta, "focus": {"x": m.focus_x, "y": m.focus_y}},
         "description": m.description or None,
-        "blurhash": None,
+        "blurhash": (origin.blurhash or None) if origin is not None else None,
     }
 
 
@@ -269,6 +293,8 @@ class StatusPage:
     pinned: set[int] = field(default_factory=set)
     muted_threads: set[int] = field(default_factory=set)
     filtered: dict[int, list[FilterResult]] = field(default_factory=dict)
+    media_origins: dict[int, remote_media.Origin] = field(default_factory=dict)  # remote attachments' remote_url
+    remote_addresses: dict[int, tuple[str, str]] = field(default_factory=dict)  # remote posts: (ActivityPub id, URL)
 
 
 def status_page(posts: Sequence[Post], viewer: Account | None, *, filtered: dict[int, list[FilterResult]] | None = None) -> StatusPage:
@@ -285,6 +311,12 @@ def status_page(posts: Sequence[Post], viewer: Account | None, *, filtered: dict
             ids.add(p.quote_of_id)
     tags, mentions = post_queries.tags_and_mentions(ids)
     page = StatusPage(viewer=viewer, tags=tags, mentions=mentions, filtered=filtered or {})
+    # Remote posts' attachments (their media are prefetched with the page): one query for all.
+    shown = [p.repost_of if p.repost_of_id else p for p in posts]
+    page.media_origins = remote_media.origins([m.pk for p in shown if p is not None and not p.author.is_local for m in p.media.all()])
+    remote_ids = [p.pk for p in shown if p is not None and not p.author.is_local]
+    remote_ids += [p.quote_of_id for p in shown if p is not None and p.quote_of_id and p.quote_of is not None and not p.quote_of.author.is_local]
+    page.remote_addresses = post_queries.remote_addresses(remote_ids)
     if viewer is not None:
         page.pinned = post_queries.pinned_ids(viewer, ids)
         page.muted_threads = post_queries.muted_thread_ids(viewer, {p.thread_id or p.pk for p in posts} | {p.repost_of.thread_id or p.repost_of_id for p in posts if p.repost_of_id and p.repost_of is not None})
@@ -337,15 +369,16 @@ def status(post: Post, page: StatusPage, *, nested: bool = False) -> dict[str, A
     results = page.filtered.get(post.pk, [])
     out: dict[str, Any] = {
         "id": str(post.pk),
-        "uri": status_url(post),
-        "url": status_url(post),
+        # Mastodon's: the ActivityPub id and the page on the author's own server for a remote post
+        "uri": page.remote_addresses[post.pk][0] if post.pk in page.remote_addresses else status_url(post),
+        "url": page.remote_addresses[post.pk][1] if post.pk in page.remote_addresses else status_url(post),
         "created_at": timestamp(post.created_at),
         "account": account(post.author),
         "content": "" if post.repost_of_id else post.content_html,
         "visibility": post.visibility,
         "sensitive": bool(post.sensitive or post.moderation_label),
         "spoiler_text": spoiler,
-        "media_attachments": [media_attachment(m, page.viewer.pk if page.viewer else None) for m in post.media.all()] if not post.repost_of_id else [],
+        "media_attachments": [media_attachment(m, page.viewer.pk if page.viewer else None, page.media_origins.get(m.pk)) for m in post.media.all()] if not post.repost_of_id else [],
         "application": None,
         "mentions": [mention(a) for a in page.mentions.get(post.pk, [])],
         "tags": [tag(h) for h in page.tags.get(post.pk, [])],
@@ -410,6 +443,7 @@ NOTIFICATION_TYPES = {
     "follow": "follow",
     "follow_request": "follow_request",
     "poll": "poll",
+    "move": "move",
     "moderation_warning": "moderation_warning",
     "appeal_decided": "moderation_warning",
     "jury_summons": "moderation_warning",
@@ -468,6 +502,8 @@ def notification(n: Notification, status_of: dict[int, dict[str, Any]]) -> dict[
         out["status"] = status_of[n.post_id]
     if n.notice_id is not None and n.notice is not None:
         out["moderation_warning"] = account_warning(n.notice)
+    if n.kind == "move" and n.actor.moved_to is not None:
+        out["target"] = account(n.actor.moved_to)  # Mastodon's move: account moved to target
     return out
 
 

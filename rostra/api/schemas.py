@@ -92,6 +92,7 @@ class Account(Schema):
     emojis: list[Any]
     roles: list[Any]
     fields: list[Field]
+    moved: Account | None = None  # the account this one moved to (rostra.accounts.moving)
 
 
 class Source(Schema):
@@ -308,3 +309,4 @@ class Notification(Schema):
     account: Account
     status: Status | None = None
     moderation_warning: AccountWarning | None = None
+    target: Account | None = None  # type move: the account moved to

@@ -1,4 +1,4 @@
-"""The ``rostra`` command line: serve, migrate, worker, streaming, users, demo, check, moderation."""
+"""The ``rostra`` command line: serve, migrate, worker, streaming, users, demo, export-account, import-account, check, moderation."""
 
 from __future__ import annotations
 
@@ -129,6 +129,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_account(args: argparse.Namespace) -> int:
+    _setup()
+    from rostra.portability.cli import export_account
+
+    return export_account(args.username, args.output, sys.stdout, sys.stderr)
+
+
+def cmd_import_account(args: argparse.Namespace) -> int:
+    _setup()
+    from rostra.portability.cli import import_account
+
+    return import_account(args.archive, args.username, args.email, sys.stdout, sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     _setup()
     from rostra.config.checks import run_checks
@@ -253,9 +267,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-moderation", action="store_true", help="leave out the demo moderator and the posts waiting in the review queue")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("export-account", help="write one account's whole archive (profile, posts, media, follows, lists) to a ZIP")
+    p.add_argument("username")
+    p.add_argument("-o", "--output", default=None, help="the file to write (default: rostra-archive-<username>-<date>.zip)")
+    p.set_defaults(func=cmd_export_account)
+
+    p = sub.add_parser("import-account", help="restore an account archive into a new (or not yet used) local account")
+    p.add_argument("archive", help="a ZIP made by export-account or the Download an account archive button")
+    p.add_argument("--username", required=True, help="the local account to restore into; created if it does not exist")
+    p.add_argument("--email", default=None, help="the new account's email address (needed when it is created)")
+    p.set_defaults(func=cmd_import_account)
+
     p = sub.add_parser("check", help="check the configuration, database, queue and media store")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
     p.set_defaults(func=cmd_check)
+
+    from rostra.federation import cli as domains_cli  # no Django at import: `rostra --help` stays fast
+
+    domains_cli.add_parser(sub)
 
     moderation = sub.add_parser(
         "moderation", help="screen posts, evaluate and train the screener", description=MODERATION_HELP,

@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_MEDIA_URL", None, "A separate origin for uploaded media, e.g. https://media.social.example (a second host name routed to the same Rostra). Set: every image URL points there, the media host serves nothing but /media/, and no cookie of the main site reaches it. Unset: media is served from the main origin."),
     Setting("ROSTRA_MEDIA_MAX_BYTES", "16777216", "The largest image upload, in bytes (default 16 MiB)."),
     Setting("ROSTRA_MEDIA_MAX_PIXELS", "33177600", "The largest image upload, in pixels (default 33 megapixels, e.g. 7680x4320)."),
+    Setting("ROSTRA_REMOTE_MEDIA_DAYS", "30", "How many days a cached copy of another server's image (a remote post's attachment) is kept when no local account liked, reposted, bookmarked or replied to its post; after that the copy is deleted and the image is shown from its origin again."),
     Setting("ROSTRA_EMAIL_BACKEND", "console", "How email is sent: console (printed to the server log) or smtp."),
     Setting("ROSTRA_SMTP_URL", None, "With ROSTRA_EMAIL_BACKEND=smtp: smtp://user:password@host:587 (smtps:// for implicit TLS)."),
     Setting("ROSTRA_EMAIL_FROM", "rostra@localhost", "The From: address of email Rostra sends."),
@@ -59,6 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROSTRA_STREAMING_PORT", "8001", "The port of the streaming process (/api/v1/streaming, WebSocket and SSE) that `rostra serve` starts beside the web server."),
     Setting("ROSTRA_STREAMING_URL", None, "The public ws:// or wss:// URL clients stream from. Unset: wss://<domain> with ROSTRA_HTTPS (a reverse proxy routes /api/v1/streaming), else ws://<host>:<streaming port>."),
     Setting("ROSTRA_STREAMING_PUBLIC", "true", "Whether anonymous clients may read the public and hashtag streams (signed-in clients always may)."),
+    Setting("ROSTRA_ALLOW_LOOPBACK_FEDERATION", "false", "For tests and local experiments only: federate over plain http with peers on loopback addresses (127.0.0.2 to 127.255.255.254). Refused unless ROSTRA_DOMAIN is itself a loopback address, so a public instance can never be turned against its own host."),
+    Setting("ROSTRA_AUTHORIZED_FETCH", "true", "Authorised fetch (Mastodon's \"secure mode\"): other servers must sign their GETs of actors, posts and collections (unsigned: a minimal actor with its key, or 401), and servers of suspended domains are refused. WebFinger, NodeInfo, the instance actor and web pages stay open."),
+    Setting("ROSTRA_FEDERATION_MODE", "open", "Which servers this instance federates with: open (every server except blocked domains) or allowlist (only domains an admin allowed with `rostra domains allow`, in and out). See docs/federation.md, Instance policy."),
     Setting("ROSTRA_API_REQUIRE_AUTH", "false", "Refuse the client API to anonymous clients: every /api/v1 and /api/v2 endpoint except what an app needs before signing in (instance, apps, custom emojis, sign-up) answers 401 without a user's token. Web pages and RSS feeds stay public."),
 )
 
@@ -127,6 +131,19 @@ def _media_origin(raw: str | None, *, domain: str, https: bool) -> str | None:
     return value
 
 
+def _loopback_federation(raw: str, domain: str) -> bool:
+    """The test-only hatch: on only for an instance whose own address is loopback."""
+    if not _bool("ROSTRA_ALLOW_LOOPBACK_FEDERATION", raw):
+        return False
+    host = domain.rsplit(":", 1)[0] if domain.count(":") == 1 else domain
+    if not is_loopback_host(host):
+        raise ConfigError(
+            f"ROSTRA_ALLOW_LOOPBACK_FEDERATION is for tests on loopback addresses only, and ROSTRA_DOMAIN={domain!r} is not one: "
+            "unset it on a real instance."
+        )
+    return True
+
+
 @dataclass(frozen=True)
 class RostraSettings:
     data_dir: Path
@@ -155,6 +172,10 @@ class RostraSettings:
     streaming_url: str | None = None
     streaming_anonymous: bool = True
     api_require_auth: bool = False
+    remote_media_days: int = 30  # cached remote images no local account interacted with are kept this long
+    federation_mode: str = "open"  # open | allowlist (rostra.federation.policy)
+    allow_loopback_federation: bool = False
+    authorized_fetch: bool = True
     media_url: str | None = None  # a separate media origin, scheme://host[:port], no trailing slash
 
     @property
@@ -273,6 +294,7 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         registrations=_choice("ROSTRA_REGISTRATIONS", req("ROSTRA_REGISTRATIONS"), ("open", "closed")),
         media_max_bytes=_int("ROSTRA_MEDIA_MAX_BYTES", req("ROSTRA_MEDIA_MAX_BYTES"), 1024, 1 << 30),
         media_max_pixels=_int("ROSTRA_MEDIA_MAX_PIXELS", req("ROSTRA_MEDIA_MAX_PIXELS"), 10_000, 200_000_000),
+        remote_media_days=_int("ROSTRA_REMOTE_MEDIA_DAYS", req("ROSTRA_REMOTE_MEDIA_DAYS"), 1, 3650),
         email_backend=email_backend,
         smtp_url=smtp_url,
         email_from=email_from,
@@ -283,6 +305,9 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         streaming_url=_url("ROSTRA_STREAMING_URL", get("ROSTRA_STREAMING_URL") or "", ("ws", "wss")) if get("ROSTRA_STREAMING_URL") else None,
         streaming_anonymous=_bool("ROSTRA_STREAMING_PUBLIC", req("ROSTRA_STREAMING_PUBLIC")),
         api_require_auth=_bool("ROSTRA_API_REQUIRE_AUTH", req("ROSTRA_API_REQUIRE_AUTH")),
+        federation_mode=_choice("ROSTRA_FEDERATION_MODE", req("ROSTRA_FEDERATION_MODE"), ("open", "allowlist")),
+        authorized_fetch=_bool("ROSTRA_AUTHORIZED_FETCH", req("ROSTRA_AUTHORIZED_FETCH")),
+        allow_loopback_federation=_loopback_federation(req("ROSTRA_ALLOW_LOOPBACK_FEDERATION"), _domain("ROSTRA_DOMAIN", req("ROSTRA_DOMAIN"))),
         media_url=_media_origin(get("ROSTRA_MEDIA_URL"), domain=_domain("ROSTRA_DOMAIN", req("ROSTRA_DOMAIN")), https=_bool("ROSTRA_HTTPS", req("ROSTRA_HTTPS"))),
         rate_limits=_checked("ROSTRA_RATE_LIMITS", get("ROSTRA_RATE_LIMITS") or "", parse_limits) and (get("ROSTRA_RATE_LIMITS") or ""),
         trusted_proxies=_checked("ROSTRA_TRUSTED_PROXIES", get("ROSTRA_TRUSTED_PROXIES") or "", parse_networks),

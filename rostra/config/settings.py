@@ -18,6 +18,9 @@ except ConfigError as exc:  # An invalid setting stops start-up with a message n
 BASE_DIR = ROSTRA.data_dir
 SECRET_KEY = ROSTRA.secret_key
 DEBUG = ROSTRA.debug
+FEDERATION_MODE = ROSTRA.federation_mode  # open | allowlist: see rostra.federation.policy
+ALLOW_LOOPBACK_FEDERATION = ROSTRA.allow_loopback_federation  # see rostra.core.outbound; only with a loopback domain
+AUTHORIZED_FETCH = ROSTRA.authorized_fetch  # see rostra.federation.authorized_fetch; the tests turn it off
 TESTING = False  # only rostra.config.test_settings turns this on; no environment variable can
 
 ALLOWED_HOSTS = [ROSTRA.hostname, "localhost", "127.0.0.1", "[::1]"]
@@ -144,7 +147,9 @@ else:
         "filename": str(ROSTRA.data_dir / "tasks.sqlite3"),
         "immediate": False,
         "results": False,
-        "consumer": {"workers": ROSTRA.task_workers, "worker_type": "thread"},
+        # SQLite is polled (Redis blocks on its list): at most a second between polls when idle,
+        # not huey's default ten, so an inbox item or a delivery waits a second at most.
+        "consumer": {"workers": ROSTRA.task_workers, "worker_type": "thread", "max_delay": 1.0},
     }
 
 # --- Sessions, cookies, security headers.

@@ -20,6 +20,9 @@ from rostra.config.settings import *  # noqa: F403
 from rostra.config.settings import DATABASES, ROSTRA
 
 TESTING = True
+# Parallel test processes share one Redis: each counts rate limits under its own prefix.
+RATE_LIMIT_REDIS_PREFIX = f"rl:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:"
+STREAMING_BUS_CHANNEL = f"rostra:streaming:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 ALLOWED_HOSTS = ["*"]
 # Tests create hundreds of users; the Argon2id hasher has its own tests.
 PASSWORD_HASHERS = ["rostra.accounts.hashers.FastTestHasher", "rostra.accounts.hashers.RostraArgon2Hasher"]
@@ -34,3 +37,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # rostra.core.outbound: tests' fake remotes listen on 127.0.0.2-127.0.0.9 over plain http. 127.0.0.1
 # stays forbidden (the SSRF tests keep a canary there). Honoured only together with TESTING above.
 OUTBOUND_TEST_ALLOW = {"peers": [f"127.0.0.{n}" for n in range(2, 10)], "plain_http": True}
+# Authorised fetch is on in production; most tests GET documents unsigned, so it is off here and
+# tests/federation/test_authorized_fetch.py turns it on with the settings fixture.
+AUTHORIZED_FETCH = False

@@ -15,17 +15,25 @@ ALLOWED_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow noopener noreferrer"
 
 
+def _clean(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        # "*": nothing, or nh3 would also keep its default generic attributes (lang, title) on every tag.
+        attributes={**ALLOWED_ATTRIBUTES, "*": set()},
+        url_schemes=ALLOWED_SCHEMES,
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
 def sanitize(html: str) -> str:
+    """Allow-listed HTML, stable: sanitising the result again changes nothing. One pass is not
+    always stable: html5ever's tree building can serialise markup that parses differently (an
+    ``<a>`` foster-parented out of a ``<table>`` comes out nested in another ``<a>``), so a
+    second pass settles it."""
     try:
-        return nh3.clean(
-            html,
-            tags=ALLOWED_TAGS,
-            # "*": nothing, or nh3 would also keep its default generic attributes (lang, title) on every tag.
-            attributes={**ALLOWED_ATTRIBUTES, "*": set()},
-            url_schemes=ALLOWED_SCHEMES,
-            link_rel=LINK_REL,
-            strip_comments=True,
-        )
+        return _clean(_clean(html))
     except Exception:  # noqa: BLE001 - the sanitiser never raises; nh3 does not on str input
         return nh3.clean_text(html)
 

@@ -28,7 +28,9 @@ hooked, and those internals change between releases. No new dependency is needed
 Tests talk to fake remotes on 127.0.0.2 to 127.0.0.9 over plain http through one setting,
 ``OUTBOUND_TEST_ALLOW``, defined only in ``rostra.config.test_settings`` and honoured only when
 ``settings.TESTING`` is true; no environment variable sets either. 127.0.0.1, where the instance
-itself and its databases listen, can never be allowed.
+itself and its databases listen, can never be allowed. Live multi-server tests (several real
+``rostra serve`` processes on 127.0.0.2, 127.0.0.3...) use ``ROSTRA_ALLOW_LOOPBACK_FEDERATION``
+instead, which the configuration refuses unless the instance's own domain is loopback.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -258,8 +260,27 @@ def parse_url(url: str, *, allow_http: bool = False) -> Target:
 # --- The test-only hatch --------------------------------------------------------------------
 
 
-def _test_allowance() -> tuple[frozenset[IPAddress], bool]:
-    """Loopback peers and plain http that the test settings open; nothing in production."""
+class _LoopbackPeers:
+    """Every loopback address but 127.0.0.1 and ::1 (where the instance's own databases listen)."""
+
+    def __contains__(self, address: object) -> bool:
+        return (
+            isinstance(address, ipaddress.IPv4Address)
+            and address.is_loopback
+            and address != ipaddress.ip_address("127.0.0.1")
+        )
+
+
+def _test_allowance() -> tuple[Container[IPAddress], bool]:
+    """Loopback peers and plain http that the test settings open; nothing in production.
+
+    Two hatches, neither reachable on a public instance: ``OUTBOUND_TEST_ALLOW`` (test settings
+    only, named loopback peers) and ``ALLOW_LOOPBACK_FEDERATION`` (the environment's
+    ``ROSTRA_ALLOW_LOOPBACK_FEDERATION``, which ``rostra.config.env`` refuses unless the
+    instance's own domain is a loopback address): every 127.0.0.0/8 peer but 127.0.0.1.
+    """
+    if getattr(settings, "ALLOW_LOOPBACK_FEDERATION", False):
+        return _LoopbackPeers(), True
     if not getattr(settings, "TESTING", False):
         return frozenset(), False
     allow = getattr(settings, "OUTBOUND_TEST_ALLOW", None) or {}
@@ -496,7 +517,7 @@ class OutboundClient:
                 conn.release()
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _checked_addresses(self, target: Target, peers: frozenset[IPAddress]) -> list[IPAddress]:
+    def _checked_addresses(self, target: Target, peers: Container[IPAddress]) -> list[IPAddress]:
         """Resolve once and refuse if any address is forbidden; the connection uses only these."""
         addresses = [target.literal] if target.literal is not None else self._resolve(target)
         for address in addresses:

@@ -49,6 +49,8 @@ DEFAULT_RULES: dict[str, tuple[int, int]] = {
     "password_reset_email": (5, 1800),  # password-reset requests, per email address as typed (lower-cased)
     "media": (30, 1800),  # media uploads, per account
     "delete": (30, 1800),  # post deletions and un-reposts, per account
+    "inbox_domain": (3000, 300),  # activities POSTed to the inboxes, per sending domain (E5; rostra.federation.inbox)
+    "resolve": (30, 300),  # fetching accounts and posts from other servers (search, /authorize_interaction), per account
 }
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -230,23 +232,27 @@ class RedisBackend:
 
     def __init__(self, url: str) -> None:
         import redis
+        from django.conf import settings
 
         self.url = url
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5, retry_on_timeout=False)
+        # The test settings give each parallel test process its own prefix, so one process's
+        # reset never wipes the counters another is in the middle of checking.
+        self.prefix = str(getattr(settings, "RATE_LIMIT_REDIS_PREFIX", KEY_PREFIX))
 
     def incr(self, key: str, period_s: int, now: float) -> int:
         pipe = self.client.pipeline(transaction=True)
-        pipe.incr(KEY_PREFIX + key)
-        pipe.expire(KEY_PREFIX + key, period_s + 1, nx=True)
+        pipe.incr(self.prefix + key)
+        pipe.expire(self.prefix + key, period_s + 1, nx=True)
         count, _ = pipe.execute()
         return int(count)
 
     def peek(self, key: str, now: float) -> int:
-        value = self.client.get(KEY_PREFIX + key)
+        value = self.client.get(self.prefix + key)
         return int(value) if value is not None else 0
 
     def clear(self) -> None:
-        keys = list(self.client.scan_iter(match=KEY_PREFIX + "*", count=1000))
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
         if keys:
             self.client.delete(*keys)
 

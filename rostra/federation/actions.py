@@ -7,9 +7,11 @@ rest afterwards, from the pipeline (see docs/federation.md). Sending is ``rostra
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from rostra.accounts.models import Account
 from rostra.core import clock, events, sealing
@@ -35,6 +37,14 @@ def ensure_key(account: Account) -> ActorKey:
         return ActorKey.objects.get(account_id=account.pk)
 
 
+def unseal_private_key(sealed: str) -> str:
+    """A private key sealed as ``ActorKey.private_key_pem`` is (a deleted account's farewell keeps a copy)."""
+    pem = sealing.unseal(sealed, purpose=_KEY_PURPOSE)
+    if pem is None:
+        raise RuntimeError("the actor key was sealed under another ROSTRA_SECRET_KEY; it cannot sign")
+    return pem
+
+
 def private_key_pem(account: Account) -> str:
     """The account's private key in the clear, for signing its outgoing requests."""
     pem = sealing.unseal(ensure_key(account).private_key_pem, purpose=_KEY_PURPOSE)
@@ -49,6 +59,15 @@ def remember_remote_key(key_id: str, owner: str, public_key_pem: str) -> RemoteK
         key_id=key_id, defaults={"owner": owner, "public_key_pem": public_key_pem, "fetched_at": clock.now()}
     )
     return row
+
+
+def claim_key_refetch(key_id: str, *, every: timedelta) -> bool:
+    """Record that a kept remote key is being fetched again (key rotation); False when it was
+    already fetched again less than ``every`` ago (or is not kept). One conditional UPDATE, so
+    concurrent requests cannot both claim it."""
+    now = clock.now()
+    due = Q(refetched_at__isnull=True) | Q(refetched_at__lte=now - every)
+    return RemoteKey.objects.filter(due, key_id=key_id).update(refetched_at=now) == 1
 
 
 def store_activity(activity: dict[str, Any], *, key_id: str, recipient: Account | None) -> tuple[InboxItem, bool]:

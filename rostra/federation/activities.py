@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from rostra.accounts.models import Account
-from rostra.federation import documents, uris
+from rostra.federation import documents, instance_actor, uris
 from rostra.federation.models import RemoteActor, RemotePost
 from rostra.posts.models import Post, Visibility
 
@@ -212,14 +212,56 @@ def block(account: Account, target: Account, block_id: int) -> dict[str, Any]:
     }
 
 
-def update_person(account: Account, public_key_pem: str) -> dict[str, Any]:
+def update_person(account: Account, public_key_pem: str, *, after: str = "") -> dict[str, Any]:
+    """Update of the actor; ``after`` (an earlier activity's id, e.g. the Delete of a suspension)
+    makes its id new even when the profile is the same as before."""
     person = documents.person(account, public_key_pem)
     actor = person["id"]
     return {
         "@context": documents.ACTOR_CONTEXT,
-        "id": f"{actor}#updates/{_digest(str(person))}",
+        "id": f"{actor}#updates/{_digest(after + str(person))}",
         "type": "Update",
         "actor": actor,
         "to": [uris.PUBLIC],
         "object": {k: v for k, v in person.items() if k != "@context"},
+    }
+
+
+def delete_actor(account: Account, *, stamp: str) -> dict[str, Any]:
+    """Delete of a local actor (suspended here): servers that know it remove it. ``stamp`` (the
+    suspension's time) makes each suspension's Delete its own activity."""
+    actor = uris.actor_url(account.username)
+    return {
+        "@context": uris.AS_CONTEXT,
+        "id": f"{actor}#delete/{_digest(stamp)}",
+        "type": "Delete",
+        "actor": actor,
+        "to": [uris.PUBLIC],
+        "object": actor,
+    }
+
+
+def flag(report_id: int, objects: list[str], comment: str) -> dict[str, Any]:
+    """A report forwarded to another server's moderators, in the instance's own name: the
+    instance actor, the reported account and posts, the comment; never who reported."""
+    return {
+        "@context": uris.AS_CONTEXT,
+        "id": f"{uris.base_url()}/flags/{report_id}/{_digest(str(objects) + comment)}",
+        "type": "Flag",
+        "actor": instance_actor.actor_uri(),
+        "object": objects,
+        "content": comment,
+    }
+
+
+def move(account: Account, target_uri: str, moved_at: datetime) -> dict[str, Any]:
+    """The account moved to ``target_uri`` (Mastodon's Move: actor and object are the old account)."""
+    actor = uris.actor_url(account.username)
+    return {
+        "@context": uris.AS_CONTEXT,
+        "id": f"{actor}#moves/{int(moved_at.timestamp())}",
+        "type": "Move",
+        "actor": actor,
+        "object": actor,
+        "target": target_uri,
     }

@@ -3,8 +3,8 @@
 The actor document is fetched through the guarded outbound client and trusted only if it is
 served as ActivityStreams, its id is the URL it was fetched from (same host: C4/C6), its type is
 one a person or a service can be, and it names a username and an inbox. A known actor is
-refetched at most once a day (``REFRESH_AFTER``); avatars and headers are not fetched yet (remote
-media comes with issue 6, item 7).
+refetched at most once a day (``REFRESH_AFTER``); when its avatar or header changed, they are
+fetched afterwards (``rostra.federation.media``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 
 from rostra.accounts.models import Account
-from rostra.core import clock, html, outbound
-from rostra.federation import uris
+from rostra.core import clock, events, html, outbound
+from rostra.federation import fetching, media, policy, uris
 from rostra.federation.models import MAX_ID_LENGTH, RemoteActor
 
 REFRESH_AFTER = timedelta(days=1)
@@ -34,6 +34,15 @@ class ActorError(Exception):
     """The actor cannot be resolved; the message says why (kept as the inbox item's outcome)."""
 
 
+class Unavailable(ActorError):
+    """The remote could not answer now (unreachable, timed out, 5xx, 429, 408): worth another try
+    later, unlike every other ``ActorError``."""
+
+
+_TRANSIENT_ERRORS = (outbound.TimedOut, outbound.Unreachable)
+_TRANSIENT_STATUSES = frozenset({408, 429})
+
+
 def host_of(url: str) -> str:
     try:
         return urlsplit(url).netloc.lower()
@@ -45,11 +54,17 @@ def fetch_document(url: str) -> dict[str, Any]:
     """An ActivityStreams document fetched from ``url``; its id must be on the host that served it."""
     if urlsplit(url).scheme not in ("http", "https") or len(url) > MAX_ID_LENGTH:
         raise ActorError(f"Not a fetchable URL: {url[:200]}")
+    if policy.is_suspended(host_of(url)):
+        raise ActorError(f"{host_of(url)[:200]} is suspended by this instance's policy: nothing is fetched from it.")
     try:
-        response = outbound.fetch(url, headers={"Accept": FETCH_ACCEPT})
+        response = fetching.signed_get(url, accept=FETCH_ACCEPT)
+    except _TRANSIENT_ERRORS as exc:
+        raise Unavailable(f"Fetching {url[:200]} failed: {exc}") from None
     except outbound.OutboundError as exc:
         raise ActorError(f"Fetching {url[:200]} failed: {exc}") from None
     media_type = response.header("content-type").split(";", 1)[0].strip().lower()
+    if response.status >= 500 or response.status in _TRANSIENT_STATUSES:
+        raise Unavailable(f"Fetching {url[:200]} answered {response.status}.")
     if response.status != 200:
         raise ActorError(f"Fetching {url[:200]} answered {response.status}.")
     if media_type not in ACCEPTED_TYPES:
@@ -117,6 +132,10 @@ def validate(doc: dict[str, Any]) -> dict[str, Any]:
     if actor_type not in ACTOR_TYPES:
         raise ActorError(f"An actor is a Person, Service, Group or Application, not {str(actor_type)[:64]!r}.")
     username = doc.get("preferredUsername")
+    if actor_type == "Application" and isinstance(username, str) and username.strip() and not _USERNAME.match(username):
+        # A server's own actor (Mastodon's, Rostra's) is named after its host, which may carry a
+        # port or run past 30 characters; it signs Flags and fetches, so it must be storable.
+        username = re.sub(r"[^A-Za-z0-9_.\-]", "_", username.strip())[:30]
     if not isinstance(username, str) or not _USERNAME.match(username):
         raise ActorError("The actor needs a preferredUsername of 1 to 30 letters, digits, '_', '.' or '-'.")
     inbox = _string(doc, "inbox")
@@ -165,8 +184,11 @@ def store(doc: dict[str, Any]) -> Account:
                 row = RemoteActor(account=account, uri=uri)
             for name, value in remote.items():
                 setattr(row, name, value)
+            images_changed = media.note_actor_images(row, doc)
             row.fetched_at = clock.now()
             row.save()
+            if images_changed:  # fetched after commit, off this path (rostra.federation.media)
+                events.emit("remote_actor.images", account_id=account.pk)
     except IntegrityError:
         # Another actor on that host already has the handle, or a concurrent fetch stored it.
         existing = known(uri)

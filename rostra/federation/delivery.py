@@ -8,8 +8,8 @@ Two halves:
   inbox, in one transaction; a remote actor's shared inbox stands for all the followers behind it.
   Handlers are idempotent (unique activity id, unique (activity, inbox)), so the pipeline's
   at-least-once becomes exactly-once rows.
-* **Send** (``deliver_due``, a periodic task): due rows are claimed under a short lease, POSTed
-  signed with the sender's key through the one outbound client, and moved along the state
+* **Send** (``deliver_due``, queued after the rows commit and run every minute): due rows are
+  claimed under a short lease, POSTed signed with the sender's key through the one outbound client, and moved along the state
   machine: 2xx → done; 4xx (but 408/429) → failed for good; 429 → again after Retry-After;
   5xx, time-outs, unreachable → again on ``RETRY_SCHEDULE`` until it is spent (≈2 days), then failed.
 
@@ -35,8 +35,9 @@ from django.db.models import F
 
 from rostra.accounts.models import Account, Block, Follow, FollowRequest
 from rostra.core import clock, outbound
-from rostra.federation import actions, activities, uris
+from rostra.federation import actions, activities, double_knock, instance_actor, policy, uris
 from rostra.federation.models import (
+    ActorKey,
     Delivery,
     DeliveryState,
     DomainHealth,
@@ -44,8 +45,9 @@ from rostra.federation.models import (
     InboxItem,
     OutboxActivity,
     RemoteActor,
+    RemotePost,
 )
-from rostra.federation.signatures import SignatureError, sign_request
+from rostra.federation.signatures import SignatureError
 from rostra.posts.models import Like, ModerationState, Post, Visibility
 
 log = logging.getLogger("rostra.federation.delivery")
@@ -108,9 +110,24 @@ def _remote_followers_inboxes(author_id: int) -> set[str]:
     return _inboxes(ids)
 
 
+# How new deliveries are sent at once rather than at the next minute's run: set by the pipeline
+# (a queued task running ``deliver_due``); unset, they wait for the periodic task.
+_send_soon: Callable[[], object] | None = None
+
+
+def set_sender(fn: Callable[[], object] | None) -> None:
+    global _send_soon
+    _send_soon = fn
+
+
 def enqueue(sender: Account, body: dict[str, Any], inboxes: Iterable[str], *, subject: str = "") -> OutboxActivity | None:
-    """Store ``body`` once and a pending delivery per inbox, in one transaction (idempotent)."""
-    targets = sorted({i for i in inboxes if i and not uris.is_local_host(_domain(i))})
+    """Store ``body`` once and a pending delivery per inbox, in one transaction (idempotent);
+    after commit, ask for a ``deliver_due`` run straight away (the rows are leased, so a run
+    that finds them already taken, or already sent, does nothing)."""
+    remote = {i for i in inboxes if i and not uris.is_local_host(_domain(i))}
+    # Instance policy: nothing is sent to a suspended (or, in allow-list mode, not allowed) domain.
+    refused = {d for d in {_domain(i) for i in remote} if policy.is_suspended(d)}
+    targets = sorted(i for i in remote if _domain(i) not in refused)
     if not targets or not sender.is_local:
         return None
     now = clock.now()
@@ -123,6 +140,9 @@ def enqueue(sender: Account, body: dict[str, Any], inboxes: Iterable[str], *, su
             [Delivery(activity=activity, inbox=i, domain=_domain(i), next_attempt_at=now, created_at=now) for i in targets],
             ignore_conflicts=True,
         )
+        if _send_soon is not None:
+            # robust: a queue that cannot take the task loses nothing (the periodic run sends the rows).
+            transaction.on_commit(_send_soon, robust=True)
     return activity
 
 
@@ -136,14 +156,31 @@ def _post(post_id: int) -> Post | None:
 
 
 def _post_audience(post: Post) -> set[str]:
-    """Who receives a post: remote followers and the remote author it replies to (not for direct
-    posts), and remote mentioned people."""
-    mentioned = _inboxes(m.account_id for m in post.mention_rows.all())
+    """Who receives a post: remote followers and the remote author it replies to or quotes (not
+    for direct posts), and remote mentioned people — never a remote account that blocks the author
+    (its follows ended with the Block; a shared inbox serving other followers still receives it)."""
+    blockers = _blockers(post.author_id)
+    mentioned = _inboxes(m.account_id for m in post.mention_rows.all() if m.account_id not in blockers)
     if post.visibility == Visibility.DIRECT:
         return mentioned
-    if post.in_reply_to is not None and not post.in_reply_to.author.is_local:
+    if post.in_reply_to is not None and not post.in_reply_to.author.is_local and post.in_reply_to.author_id not in blockers:
         mentioned |= _inboxes([post.in_reply_to.author_id])  # the person answered hears of it
+    quoted_author = Post.objects.filter(pk=post.quote_of_id or 0).values_list("author_id", flat=True).first()
+    if quoted_author is not None and quoted_author not in blockers:
+        mentioned |= _inboxes([quoted_author])  # the person quoted hears of it
     return _remote_followers_inboxes(post.author_id) | mentioned
+
+
+def _blockers(author_id: int) -> set[int]:
+    """The remote accounts that block a local one (their Block arrived in the inbox)."""
+    return set(Block.objects.filter(target_id=author_id).exclude(account__domain="").values_list("account_id", flat=True))
+
+
+def _blockers_own_inboxes(author_id: int) -> set[str]:
+    """The personal inboxes of remote accounts that block a local one: an edit of a post they
+    received before the Block no longer goes there (a shared inbox may serve others: kept)."""
+    actors = RemoteActor.objects.filter(account_id__in=_blockers(author_id))
+    return {a.inbox for a in actors if a.inbox and a.inbox != a.shared_inbox}
 
 
 @_unless_unknown
@@ -154,7 +191,8 @@ def on_post_created(post_id: int) -> None:
         return
     subject = uris.note_url(post.author.username, post.pk)
     if post.repost_of is not None:
-        audience = _remote_followers_inboxes(post.author_id) | _inboxes([post.repost_of.author_id])
+        original_author = [] if post.repost_of.author_id in _blockers(post.author_id) else [post.repost_of.author_id]
+        audience = _remote_followers_inboxes(post.author_id) | _inboxes(original_author)
         enqueue(post.author, activities.announce(post), audience, subject=subject)
         return
     enqueue(post.author, activities.create_note(post), _post_audience(post), subject=subject)
@@ -168,7 +206,8 @@ def on_post_updated(post_id: int) -> None:
     subject = uris.note_url(post.author.username, post.pk)
     if not OutboxActivity.objects.filter(subject=subject, activity_type="Create").exists():
         return  # never federated (held until now, or older than federation): nothing to update
-    enqueue(post.author, activities.update_note(post), _post_audience(post) | _sent_to(subject), subject=subject)
+    audience = _post_audience(post) | (_sent_to(subject) - _blockers_own_inboxes(post.author_id))
+    enqueue(post.author, activities.update_note(post), audience, subject=subject)
 
 
 def _sent_to(subject: str) -> set[str]:
@@ -382,6 +421,85 @@ def on_account_updated(account_id: int) -> None:
     enqueue(account, body, _remote_followers_inboxes(account.pk))
 
 
+def _known_servers(account: Account) -> set[str]:
+    """Every inbox that may know a local account: its remote followers' and every inbox it ever
+    delivered to (the people it followed, replied to, liked...). Not where its forwarded reports
+    went: those were sent in the instance's name, and must not be tied to it afterwards."""
+    sent = Delivery.objects.filter(activity__sender=account).exclude(activity__activity_type="Flag").values_list("inbox", flat=True).distinct()
+    return _remote_followers_inboxes(account.pk) | set(sent)
+
+
+@_unless_unknown
+def on_account_moderated(account_id: int, action: str) -> None:
+    """``account.moderated``: a suspended local account is deleted from every server that knows
+    it (``Delete`` of the actor); when the suspension is lifted, an ``Update`` of the actor lets
+    them fetch it again. Each is sent once per suspension (ids derive from it)."""
+    account = Account.objects.filter(pk=account_id, domain="").first()
+    if account is None:
+        return
+    actor = uris.actor_url(account.username)
+    if action in ("suspend", "ban"):
+        if account.suspended_at is None:
+            return  # lifted before this ran: nothing to announce
+        body = activities.delete_actor(account, stamp=account.suspended_at.isoformat())
+        enqueue(account, body, _known_servers(account), subject=actor)
+    elif action == "lift" and account.suspended_at is None:
+        deleted = OutboxActivity.objects.filter(sender=account, activity_type="Delete", subject=actor).order_by("-created_at").first()
+        if deleted is None:
+            return  # no server was told of the suspension
+        body = activities.update_person(account, actions.ensure_key(account).public_key_pem, after=deleted.activity_id)
+        enqueue(account, body, _known_servers(account), subject=actor)
+
+
+def on_account_purged(account: Account) -> None:
+    """Just before a local account is purged (``accounts.farewell``, inside its transaction): a
+    Delete of its actor to every server that knows it, kept with a sealed copy of its key (the
+    account and its key are gone when it is sent). Its other activities go with it, but the
+    reports it forwarded: the instance sends those in its own name, and they still go."""
+    known = _known_servers(account)
+    key = ActorKey.objects.filter(account=account).values_list("private_key_pem", flat=True).first()
+    farewell = None
+    if known and key:
+        body = activities.delete_actor(account, stamp=f"deleted {clock.now().isoformat()}")
+        farewell = enqueue(account, body, known, subject=body["object"])
+    others = OutboxActivity.objects.filter(sender=account).exclude(activity_type="Flag")
+    if farewell is not None:
+        OutboxActivity.objects.filter(pk=farewell.pk).update(sealed_key=key)
+        others = others.exclude(pk=farewell.pk)
+    others.delete()
+
+
+@_unless_unknown
+def on_report_forwarded(report_id: int) -> None:
+    """``report.forwarded``: a local report about a remote account goes to its server's
+    moderators as a ``Flag`` from the instance actor (the reporter is never named)."""
+    from rostra.moderation.models import Report
+
+    report = Report.objects.select_related("account", "reporter").filter(pk=report_id).first()
+    if report is None or report.account.is_local or not report.reporter.is_local:
+        return
+    remote = RemoteActor.objects.filter(account_id=report.account_id).first()
+    if remote is None:
+        return
+    post_ids = [*([report.post_id] if report.post_id else []), *report.evidence_post_ids]
+    by_post = dict(
+        RemotePost.objects.filter(post_id__in=post_ids, post__author_id=report.account_id).values_list("post_id", "uri")
+    )
+    objects = [remote.uri, *(by_post[i] for i in dict.fromkeys(post_ids) if i in by_post)]
+    body = activities.flag(report.pk, objects, report.comment)
+    enqueue(report.reporter, body, [_inbox_of(remote)], subject=f"report:{report.pk}")
+
+
+@_unless_unknown
+def on_account_moved(account_id: int) -> None:
+    """A local account moved (``account.moved``): Move to its remote followers' (shared) inboxes."""
+    account = Account.objects.filter(pk=account_id, domain="", moved_to__isnull=False).select_related("moved_to").first()
+    if account is None or account.moved_to is None or account.moved_at is None:
+        return  # the redirect was cancelled before this ran: nothing to announce
+    body = activities.move(account, activities.actor_uri(account.moved_to), account.moved_at)
+    enqueue(account, body, _remote_followers_inboxes(account.pk), subject=body["target"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Send
 
@@ -424,20 +542,13 @@ def _claim(at: datetime, batch: int) -> list[Delivery]:
 
 def _attempt(row: Delivery, at: datetime) -> bool:
     """Send one row and record the outcome; True when the domain's breaker opened."""
-    sender = row.activity.sender
+    if policy.is_suspended(row.domain):  # blocked since the row was made
+        _finish(row, at, DeliveryState.FAILED, None, "The domain is suspended by this instance's policy.")
+        return False
     body = json.dumps(row.activity.body, ensure_ascii=False).encode("utf-8")
     try:
-        signed = sign_request(
-            "POST",
-            row.inbox,
-            {"Content-Type": uris.AS_MEDIA_TYPE, "Accept": uris.AS_MEDIA_TYPE},
-            body,
-            key_id=uris.key_id(sender.username),
-            private_key_pem=actions.private_key_pem(sender),
-            now=at,
-        )
-        headers = {k: v for k, v in signed.items() if k.lower() != "host"}  # the client sets Host itself
-        response = outbound.client().request("POST", row.inbox, headers=headers, body=body, follow_redirects=False)
+        # RFC 9421 first where the domain is not known to refuse it, draft-cavage after a 400/401.
+        response = double_knock.post(row.domain, row.inbox, body, **_signer(row.activity), at=at)
     except (outbound.ForbiddenDestination, SignatureError, RuntimeError) as exc:
         _finish(row, at, DeliveryState.FAILED, None, str(exc))
         return False
@@ -445,6 +556,18 @@ def _attempt(row: Delivery, at: datetime) -> bool:
         _retry(row, at, None, str(exc))
         return _breaker_failure(row.domain, at)
     return _outcome(row, at, response)
+
+
+def _signer(activity: OutboxActivity) -> dict[str, str]:
+    """Who signs: the sending account, or the instance actor for what the instance says in its
+    own name (a forwarded report's Flag, which must not name the person who reported)."""
+    if activity.body.get("actor") == instance_actor.actor_uri():
+        return instance_actor.signer().as_kwargs()
+    if activity.sender is None:  # a deleted account's farewell: its key was kept for this only
+        if not activity.sealed_key:
+            raise RuntimeError("the sending account is deleted; nothing can sign for it")
+        return {"key_id": f"{activity.body['actor']}#main-key", "private_key_pem": actions.unseal_private_key(activity.sealed_key)}
+    return {"key_id": uris.key_id(activity.sender.username), "private_key_pem": actions.private_key_pem(activity.sender)}
 
 
 def _outcome(row: Delivery, at: datetime, response: outbound.Response) -> bool:

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 from rostra.accounts.models import Account
 from rostra.core.grants import file_url
 from rostra.core.html import sanitize
-from rostra.federation import uris
-from rostra.federation.models import Tombstone
+from rostra.federation import note_extras, uris
+from rostra.federation.models import RemoteActor, RemotePost, Tombstone
 from rostra.posts.addressing import addressing
 from rostra.posts.models import Media, Post
 
@@ -45,6 +45,7 @@ NOTE_CONTEXT: list[Any] = [
         "Hashtag": "as:Hashtag",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        **note_extras.CONTEXT_TERMS,  # quotes and polls (Question)
     },
 ]
 
@@ -104,15 +105,54 @@ def person(account: Account, public_key_pem: str) -> dict[str, Any]:
         doc["icon"] = icon
     if image := _image(account.header):
         doc["image"] = image
+    # Moving (docs/federation.md, "Moving an account"): the accounts allowed to move here, and
+    # where this one moved to.
+    if account.also_known_as:
+        doc["alsoKnownAs"] = list(account.also_known_as)
+    if account.moved_to_id is not None and (moved_to := _moved_to_uri(account)):
+        doc["movedTo"] = moved_to
     return doc
+
+
+def _moved_to_uri(account: Account) -> str:
+    target = account.moved_to
+    if target is None:
+        return ""
+    if target.is_local:
+        return uris.actor_url(target.username)
+    return RemoteActor.objects.filter(account_id=target.pk).values_list("uri", flat=True).first() or ""
 
 
 # --- Notes -----------------------------------------------------------------------------------------
 
 
+def _mentioned(post: Post) -> list[tuple[str, str]]:
+    """(actor id, ``@user@domain``) of each account the post mentions: ours, and remote ones by
+    their actor's id (a remote account without one is left out)."""
+    out: list[tuple[str, str]] = []
+    for m in post.mention_rows.all():
+        account = m.account
+        if account.is_local:
+            out.append((uris.actor_url(account.username), f"@{account.username}@{uris.domain()}"))
+        else:
+            try:
+                remote = account.remote_actor.uri  # one query per remote mention unless prefetched
+            except RemoteActor.DoesNotExist:
+                continue
+            out.append((remote, f"@{account.username}@{account.domain}"))
+    return out
+
+
+def _note_id(post: Post) -> str:
+    """A post's ActivityPub id: ours, or the id a remote post arrived with."""
+    if post.author.is_local:
+        return uris.note_url(post.author.username, post.pk)
+    return RemotePost.objects.filter(post_id=post.pk).values_list("uri", flat=True).first() or uris.note_url(post.author.username, post.pk)
+
+
 def _addressing(post: Post) -> tuple[list[str], list[str]]:
     followers = f"{uris.actor_url(post.author.username)}/followers"
-    mentioned = [uris.actor_url(m.account.username) for m in post.mention_rows.all() if m.account.is_local]
+    mentioned = [uri for uri, _name in _mentioned(post)]
     return addressing(post.visibility, followers, mentioned)
 
 
@@ -131,11 +171,7 @@ def _attachment(media: Media) -> dict[str, Any]:
 
 
 def _tags(post: Post) -> list[dict[str, Any]]:
-    tags: list[dict[str, Any]] = [
-        {"type": "Mention", "href": uris.actor_url(m.account.username), "name": f"@{m.account.username}@{uris.domain()}"}
-        for m in post.mention_rows.all()
-        if m.account.is_local
-    ]
+    tags: list[dict[str, Any]] = [{"type": "Mention", "href": uri, "name": name} for uri, name in _mentioned(post)]
     tags += [
         {"type": "Hashtag", "href": f"{uris.base_url()}/tags/{h.name}", "name": f"#{h.display_name}"} for h in post.hashtags.all()
     ]
@@ -151,7 +187,7 @@ def note(post: Post, *, with_context: bool = True) -> dict[str, Any]:
         "id": url,
         "type": "Note",
         "summary": post.spoiler_text or None,
-        "inReplyTo": uris.note_url(reply_to.author.username, reply_to.pk) if reply_to is not None else None,
+        "inReplyTo": _note_id(reply_to) if reply_to is not None else None,
         "published": _iso(post.created_at),
         "updated": _iso(post.edited_at) if post.edited_at else None,
         "url": uris.post_page_url(author, post.pk),
@@ -168,6 +204,8 @@ def note(post: Post, *, with_context: bool = True) -> dict[str, Any]:
         doc["contentMap"] = {post.language: doc["content"]}
     if post.edited_at is None:
         del doc["updated"]
+    note_extras.add_quote(post, doc)
+    note_extras.add_poll(post, doc)
     return {"@context": NOTE_CONTEXT, **doc} if with_context else doc
 
 

@@ -36,6 +36,9 @@ class RemoteKey(OpaqueIdModel):
     owner = models.CharField(max_length=MAX_ID_LENGTH)  # the actor URL the key belongs to
     public_key_pem = models.TextField()
     fetched_at = models.DateTimeField()
+    # The last time a failed verification made Rostra fetch the key again (key rotation): at most
+    # once per ``signatures_keys.REFETCH_EVERY``, so forged requests cannot make it fetch on demand.
+    refetched_at = models.DateTimeField(null=True, blank=True)
 
 
 class InboxState(models.TextChoices):
@@ -60,6 +63,10 @@ class InboxItem(OpaqueIdModel):
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=500, blank=True, default="")  # why it failed or was ignored
+    # A transient failure (a remote unreachable, timing out or answering 5xx) leaves the item
+    # pending and sets when to try again (``receive.INBOX_RETRY_SCHEDULE``); attempts counts them.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "id"], name="inbox_item_state_idx")]
@@ -89,6 +96,12 @@ class RemoteActor(OpaqueIdModel):
     featured = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
     actor_type = models.CharField(max_length=32, default="Person")  # Person, Service (bot), Group, ...
     fetched_at = models.DateTimeField()
+    # Avatar and header (``rostra.federation.media``): the URLs the actor document names, and the
+    # URLs the account's cached files were made from; when they differ, the images are fetched again.
+    avatar_url = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    header_url = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    avatar_cached_from = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
+    header_cached_from = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="")
 
 
 class RemotePost(OpaqueIdModel):
@@ -123,10 +136,13 @@ class OutboxActivity(OpaqueIdModel):
 
     activity_id = models.CharField(max_length=MAX_ID_LENGTH, unique=True)
     activity_type = models.CharField(max_length=32)
-    sender = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # None only for a deleted account's farewell (the Delete of its actor, sent after it is gone,
+    # signed with ``sealed_key``); its other activities are deleted with it (delivery.on_account_purged).
+    sender = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     subject = models.CharField(max_length=MAX_ID_LENGTH, blank=True, default="", db_index=True)
     body = models.JSONField()
     created_at = models.DateTimeField()
+    sealed_key = models.TextField(blank=True, default="")  # the farewell's signing key, sealed as ActorKey's
 
 
 class DeliveryState(models.TextChoices):
@@ -165,3 +181,92 @@ class DomainHealth(OpaqueIdModel):
     failing_since = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
     pauses = models.PositiveIntegerField(default=0)  # pauses in a row, each longer (capped)
+    # Which HTTP Signatures scheme the domain's inboxes accepted ("rfc9421" or "cavage"; "" not yet
+    # known) and when that was learnt: deliveries try RFC 9421 first and fall back (double-knocking).
+    signature_scheme = models.CharField(max_length=16, blank=True, default="")
+    signature_scheme_at = models.DateTimeField(null=True, blank=True)
+
+
+class InstanceKey(OpaqueIdModel):
+    """The instance actor's RSA key pair (``rostra.federation.instance_actor``): it signs the
+    GETs Rostra makes of other servers' documents. One row, made on first need; the private
+    half is sealed at rest like ``ActorKey``'s."""
+
+    name = models.CharField(max_length=16, unique=True, default="instance")
+    public_key_pem = models.TextField()
+    private_key_pem = models.TextField()  # sealed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+# --- Instance policy: domain blocks and the allow-list (rostra.federation.policy) --------------------
+
+
+class Severity(models.TextChoices):
+    SILENCE = "silence", "Silence: off public timelines, follows need approval"
+    SUSPEND = "suspend", "Suspend: nothing exchanged, its accounts and posts hidden"
+    NOOP = "noop", "None: only the media or report options below"
+
+
+class DomainBlock(OpaqueIdModel):
+    """A moderation decision about a whole remote domain (and its subdomains), as Mastodon's.
+    ``domain`` is normalised (``policy.normalize_domain``): lower case, punycode, no port."""
+
+    domain = models.CharField(max_length=255, unique=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.SILENCE)
+    reject_media = models.BooleanField(default=False)
+    reject_reports = models.BooleanField(default=False)
+    private_comment = models.TextField(blank=True, default="")  # for moderators only
+    public_comment = models.TextField(blank=True, default="")  # shown on the about page and the API
+    obfuscate = models.BooleanField(default=False)  # publish the domain with some letters starred
+    created_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+
+class DomainAllow(OpaqueIdModel):
+    """A domain this instance federates with in allow-list mode (``ROSTRA_FEDERATION_MODE``)."""
+
+    domain = models.CharField(max_length=255, unique=True)
+    created_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+
+class QuestionSync(OpaqueIdModel):
+    """A local poll's counts as last announced to other servers (``Update`` of the ``Question``).
+    Votes mark it ``dirty``; an Update goes out at most once a minute per poll
+    (``rostra.federation.polls``), and once more when the poll closes."""
+
+    poll = models.OneToOneField("posts.Poll", on_delete=models.CASCADE, related_name="+")
+    dirty = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+
+# --- Remote media: where a remote post's attachments came from (rostra.federation.media) ----------
+
+
+class RemoteMediaState(models.TextChoices):
+    PENDING = "pending", "Waiting to be fetched"
+    CACHED = "cached", "Fetched, processed and stored here"
+    FAILED = "failed", "Fetching or processing failed; shown from its origin"
+    REMOTE = "remote", "Not fetched (video, audio or unknown kind); shown from its origin"
+    REJECTED = "rejected", "Not fetched: the instance policy rejects media from its domain"
+    PRUNED = "pruned", "Was cached, removed by the cache's retention; shown from its origin"
+
+
+class RemoteMedia(OpaqueIdModel):
+    """The origin of a remote post's attachment. The attachment itself is a ``posts.Media`` row
+    (so the door, the API, the web, deletion and purges treat it like any media); until its file
+    is fetched and processed, that row names no file (``Media.awaiting_file``) and the surfaces
+    show ``remote_url``, as Mastodon does for media it has not downloaded."""
+
+    media = models.OneToOneField("posts.Media", on_delete=models.CASCADE, related_name="remote")
+    remote_url = models.CharField(max_length=MAX_ID_LENGTH)
+    kind = models.CharField(max_length=16, default="image")  # Mastodon's type: image, video, audio, unknown
+    blurhash = models.CharField(max_length=100, blank=True, default="")
+    state = models.CharField(max_length=16, choices=RemoteMediaState.choices, default=RemoteMediaState.PENDING)
+    error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField()
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "fetched_at"], name="remote_media_state_idx")]

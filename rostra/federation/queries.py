@@ -13,8 +13,8 @@ from rostra.accounts import queries as account_queries
 from rostra.accounts.models import Account
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
-from rostra.federation import uris
-from rostra.federation.models import ActorKey, RemoteKey, Tombstone
+from rostra.federation import instance_actor, uris
+from rostra.federation.models import ActorKey, InstanceKey, RemoteKey, Tombstone
 from rostra.posts import queries as post_queries
 from rostra.posts.models import Media, Post, Visibility
 
@@ -46,9 +46,9 @@ def tombstone(account: Account, post_id: object) -> Tombstone | None:
 
 
 def _anonymous(qs: QuerySet[Post]) -> QuerySet[Post]:
-    return qs.select_related("author", "in_reply_to__author", "repost_of__author").prefetch_related(
-        "media", "repost_of__media", "hashtags", "mention_rows__account"
-    )
+    return qs.select_related(
+        "author", "in_reply_to__author", "repost_of__author", "quote_of__author", "quote_of__remote", "poll"
+    ).prefetch_related("media", "repost_of__media", "hashtags", "mention_rows__account", "poll__options")
 
 
 def outbox_posts(account: Account) -> QuerySet[Post]:
@@ -76,6 +76,9 @@ def media_of(post: Post) -> list[Media]:
 
 def local_public_key(key_id: str) -> tuple[str, str] | None:
     """(owner actor URL, public key PEM) of one of this instance's keys, if it is one."""
+    if key_id == instance_actor.key_id():
+        pem = InstanceKey.objects.values_list("public_key_pem", flat=True).first()
+        return None if pem is None else (instance_actor.actor_uri(), pem)
     prefix = uris.actor_url("")
     if not key_id.startswith(prefix) or not key_id.endswith("#main-key"):
         return None

@@ -15,25 +15,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from rostra.accounts import actions as accounts
+from rostra.accounts import moving as account_moving
 from rostra.accounts.models import Account, Follow, FollowRequest
 from rostra.core import clock, html
 from rostra.core.errors import DomainError
-from rostra.federation import actors, delivery, uris
+from rostra.federation import actors, delivery, policy, quotes, resolve, uris
+from rostra.federation import media as remote_media
+from rostra.federation import moving as federation_moving
+from rostra.federation import polls as federation_polls
 from rostra.federation.actors import ActorError, host_of
 from rostra.federation.models import InboundFollow, InboxItem, InboxState, RemoteActor, RemotePost
 from rostra.moderation import actions as moderation
 from rostra.posts import actions as posts
+from rostra.posts import federated as federated_posts
 from rostra.posts.models import Post, Visibility
 
 PUBLIC_IDS = frozenset({uris.PUBLIC, "as:Public", "Public"})
 MAX_OUTCOME = 500
+# An item that failed because a remote could not answer (``actors.Unavailable``: unreachable,
+# timed out, 5xx) stays pending and is tried again after each of these, about an hour in all,
+# before it fails for good. ``retry_due`` (a periodic task) runs the due ones.
+INBOX_RETRY_SCHEDULE = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=40))
+RETRY_LEASE = timedelta(minutes=5)
 
 
 class Rejected(Exception):
@@ -53,11 +64,45 @@ def process_inbox_item(item_id: int) -> None:
         state, outcome = InboxState.PROCESSED, handle(item)
     except Ignored as exc:
         state, outcome = InboxState.IGNORED, str(exc)
+    except actors.Unavailable as exc:
+        if _postpone(item, str(exc)):
+            return
+        state, outcome = InboxState.FAILED, f"Gave up after {item.attempts + 1} attempts: {exc}"
     except (Rejected, ActorError, DomainError) as exc:
         state, outcome = InboxState.FAILED, str(exc)
     InboxItem.objects.filter(pk=item.pk, state=InboxState.PENDING).update(
         state=state, outcome=outcome[:MAX_OUTCOME], processed_at=clock.now()
     )
+
+
+def _postpone(item: InboxItem, error: str) -> bool:
+    """Leave the item pending, to be tried again on the schedule; False when it is spent."""
+    if item.attempts >= len(INBOX_RETRY_SCHEDULE):
+        return False
+    InboxItem.objects.filter(pk=item.pk, state=InboxState.PENDING).update(
+        attempts=F("attempts") + 1,
+        retry_at=clock.now() + INBOX_RETRY_SCHEDULE[item.attempts],
+        outcome=f"Will try again: {error}"[:MAX_OUTCOME],
+    )
+    return True
+
+
+def retry_due(*, now: datetime | None = None, limit: int = 50) -> int:
+    """Process again the pending items whose retry time has come; returns how many were run.
+    Each is claimed first (its retry time moved on by ``RETRY_LEASE``), so two workers never
+    run the same item at once."""
+    at = now or clock.now()
+    due = list(
+        InboxItem.objects.filter(state=InboxState.PENDING, retry_at__lte=at)
+        .order_by("retry_at", "id")
+        .values_list("pk", "retry_at")[:limit]
+    )
+    ran = 0
+    for pk, retry_at in due:
+        if InboxItem.objects.filter(pk=pk, state=InboxState.PENDING, retry_at=retry_at).update(retry_at=at + RETRY_LEASE):
+            process_inbox_item(pk)
+            ran += 1
+    return ran
 
 
 def handle(item: InboxItem) -> str:
@@ -66,6 +111,8 @@ def handle(item: InboxItem) -> str:
     handler = HANDLERS.get(kind)
     if handler is None:
         raise Ignored(f"{kind[:64]} activities are not processed.")
+    if policy.is_suspended(host_of(item.actor)):  # blocked (or left off the allow-list) since it was stored
+        raise Rejected("The actor's domain is suspended here.")
     if kind == "Delete":
         actor = actors.known(item.actor)  # a deleted actor's document is gone: never fetch it here
         if actor is None:
@@ -163,7 +210,8 @@ def on_follow(actor: Account, activity: dict[str, Any]) -> str:
     if target is None:
         raise Rejected("A Follow's object must be one of this instance's accounts.")
     with transaction.atomic():
-        status = accounts.follow(actor, target)
+        # A silenced domain's follows wait for approval, as Mastodon treats them (instance policy).
+        status = accounts.follow(actor, target, require_approval=policy.is_silenced(actor.domain))
         row, _ = InboundFollow.objects.update_or_create(
             follower=actor, target=target, defaults={"activity_id": activity["id"], "received_at": clock.now()}
         )
@@ -278,6 +326,14 @@ def _visibility(note: dict[str, Any], actor: Account) -> str:
     return Visibility.DIRECT
 
 
+MAX_MENTIONS = 50  # of one remote post's Mention tags, the first this many are kept
+
+
+def _known_remote(uri: str) -> Account | None:
+    row = RemoteActor.objects.select_related("account").filter(uri=uri, account__suspended_at__isnull=True).first()
+    return row.account if row is not None else None
+
+
 def _tags(note: dict[str, Any]) -> tuple[list[Account], list[str]]:
     mentions: dict[int, Account] = {}
     hashtags: list[str] = []
@@ -285,10 +341,11 @@ def _tags(note: dict[str, Any]) -> tuple[list[Account], list[str]]:
     for tag in tags if isinstance(tags, list) else [tags]:
         if not isinstance(tag, dict):
             continue
-        if tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
-            local = local_account(tag["href"])
-            if local is not None:
-                mentions[local.pk] = local
+        if tag.get("type") == "Mention" and isinstance(tag.get("href"), str) and len(mentions) < MAX_MENTIONS:
+            # A local account, or a remote one already known here (never fetched for a mention)
+            known = local_account(tag["href"]) or _known_remote(tag["href"])
+            if known is not None:
+                mentions[known.pk] = known
         elif tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
             name = tag["name"].lstrip("#").lower()
             if re.fullmatch(r"\w{1,100}", name) and name not in hashtags:
@@ -296,19 +353,10 @@ def _tags(note: dict[str, Any]) -> tuple[list[Account], list[str]]:
     return list(mentions.values()), hashtags
 
 
-def _published(note: dict[str, Any]) -> datetime | None:
-    value = note.get("published")
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _draft(note: dict[str, Any], actor: Account) -> posts.RemoteDraft:
     content = note.get("content")
+    if isinstance(content, str) and quotes.quote_target(note):
+        content = quotes.without_inline_quote(content)  # the quote is shown; its "RE: <url>" fallback is not
     content_html = html.sanitize(content if isinstance(content, str) else "")
     summary = note.get("summary")
     mentions, hashtags = _tags(note)
@@ -325,13 +373,13 @@ def _draft(note: dict[str, Any], actor: Account) -> posts.RemoteDraft:
         mentions=mentions,
         hashtags=hashtags,
         language=str(language),
-        created_at=_published(note),
+        created_at=clock.parse_iso(note.get("published")),
     )
 
 
 def _own_note(note: dict[str, Any], actor: Account) -> None:
-    if note.get("type") != "Note":
-        raise Ignored(f"{str(note.get('type'))[:64]} objects are not processed yet (Notes only).")
+    if note.get("type") not in ("Note", "Question"):
+        raise Ignored(f"{str(note.get('type'))[:64]} objects are not processed yet (Notes and Questions only).")
     if _attributed_to(note) != [_actor_uri(actor)]:
         raise Rejected("C3/C6: the Note is not attributed to the activity's actor.")
 
@@ -339,9 +387,14 @@ def _own_note(note: dict[str, Any], actor: Account) -> None:
 def on_create(actor: Account, activity: dict[str, Any]) -> str:
     note = _embedded(activity, actor)
     _own_note(note, actor)
+    if (vote := federation_polls.vote_of(note, local_post)) is not None:
+        return _count_vote(actor, *vote)
     if RemotePost.objects.filter(uri=note["id"]).exists():
         return "Already stored."
+    question = _question(note)  # a Question that is no poll is refused before anything is fetched
+    resolve.fetch_missing_parents(note)  # an unknown inReplyTo is fetched (bounded), so threads connect
     draft = _draft(note, actor)
+    quoted = quotes.quoted_post(note, known_post)  # fetched from its own host when unknown
     refused: DomainError | None = None
     try:
         with transaction.atomic():
@@ -352,6 +405,11 @@ def on_create(actor: Account, activity: dict[str, Any]) -> str:
             else:
                 url = note.get("url")
                 RemotePost.objects.create(post=post, uri=note["id"], url=url[:2048] if isinstance(url, str) else "")
+                remote_media.attach(post, note)  # the rows now; their files are fetched after commit
+                if question is not None:
+                    federated_posts.write_remote_poll(post, question)
+                if quoted is not None:
+                    federated_posts.attach_quote(post, quoted)  # the quoted author is notified on post.created
     except IntegrityError:
         return "Already stored."  # the same Note arrived by another activity at the same time
     if refused is not None:
@@ -373,8 +431,32 @@ def on_update(actor: Account, activity: dict[str, Any]) -> str:
         raise Rejected("The updated Note is not known here.")
     if row.post.author_id != actor.pk:
         raise Rejected("C3: only its author can update a post.")
-    posts.edit_remote_post(actor, row.post_id, _draft(note, actor))
+    draft = _draft(note, actor)
+    if (question := _question(note)) is not None:
+        federated_posts.update_remote_poll(row.post, question)
+        if (draft.content_html, draft.spoiler_text) == (row.post.content_html, row.post.spoiler_text):
+            return f"Poll of post {row.post_id} updated."  # new counts are not an edit
+    if (quoted := quotes.quoted_post(note, known_post)) is not None:
+        federated_posts.attach_quote(row.post, quoted)
+    posts.edit_remote_post(actor, row.post_id, draft)
     return f"Post {row.post_id} edited."
+
+
+# --- Polls (Question) and votes ---------------------------------------------------------------------
+
+
+def _question(note: dict[str, Any]) -> federated_posts.RemotePoll | None:
+    """A Question's poll; a Question that is no poll is refused (nothing is stored)."""
+    try:
+        return federation_polls.parse_question(note)
+    except DomainError as exc:
+        raise Rejected(exc.message) from None
+
+
+def _count_vote(actor: Account, post: Post, title: str) -> str:
+    """A remote vote on a local poll (a Note with a name, no text): counted, never stored as a post."""
+    counted = federated_posts.count_remote_vote(actor, post.pk, title)
+    return f"Vote for {title[:50]!r} counted." if counted else "This vote was counted before."
 
 
 def on_delete(actor: Account, activity: dict[str, Any]) -> str:
@@ -409,7 +491,9 @@ def on_like(actor: Account, activity: dict[str, Any]) -> str:
 
 
 def on_announce(actor: Account, activity: dict[str, Any]) -> str:
-    rp = posts.repost(actor, _post_of(activity).pk)
+    target = object_id(activity.get("object"))
+    post = known_post(target) or resolve.fetch_announced(target)  # unknown: fetched from its own host (C6)
+    rp = posts.repost(actor, post.pk)
     return f"Reposted as {rp.pk}."
 
 
@@ -424,6 +508,8 @@ def on_block(actor: Account, activity: dict[str, Any]) -> str:
 def on_flag(actor: Account, activity: dict[str, Any]) -> str:
     """A report from another server: the reporter is the remote actor that sent it (usually the
     instance's own actor, an Application); the posts named become the report's evidence."""
+    if policy.rejects_reports(actor.domain):
+        raise Ignored(f"Reports from {actor.domain} are rejected by this instance's policy.")
     named = _ids(activity.get("object"))
     reported = [a for a in (local_account(u) for u in named) if a is not None]
     found = [p for p in (known_post(u) for u in named) if p is not None]
@@ -441,6 +527,26 @@ def on_flag(actor: Account, activity: dict[str, Any]) -> str:
     return f"Report {report.pk} opened."
 
 
+# --- Move (docs/federation.md, "Moving an account") ------------------------------------------------
+
+
+def on_move(actor: Account, activity: dict[str, Any]) -> str:
+    """The actor moved: its local followers follow the target instead. The actor can move only
+    itself (C3); the target is fetched fresh from its origin and must list the actor among its
+    aliases (``alsoKnownAs``), as Mastodon requires."""
+    origin = _actor_uri(actor)
+    if object_id(activity.get("object")) != origin:
+        raise Rejected("C3: a Move's object must be its actor (an account can move only itself).")
+    try:
+        target = federation_moving.target_of_move(object_id(activity.get("target")), origin)
+    except federation_moving.MoveRefused as exc:
+        raise Rejected(str(exc)) from None
+    with transaction.atomic():
+        account_moving.record_move(actor, target)
+    moved = account_moving.move_followers(actor, target)
+    return f"Moved to {target.acct}; {moved} local follower(s) moved."
+
+
 HANDLERS: dict[str, Callable[[Account, dict[str, Any]], str]] = {
     "Follow": on_follow,
     "Accept": on_accept,
@@ -453,4 +559,5 @@ HANDLERS: dict[str, Callable[[Account, dict[str, Any]], str]] = {
     "Announce": on_announce,
     "Block": on_block,
     "Flag": on_flag,
+    "Move": on_move,
 }

@@ -290,6 +290,27 @@ def verify_request(
     return claim.key_id
 
 
+def claimed_key_id(headers: Mapping[str, str]) -> str:
+    """The keyId a request's signature names, parsed but **not** verified: only for refusing a
+    request early (a refused domain, before its key is fetched), never for trusting it."""
+    lowered = _lowercased(headers)
+    if "signature-input" in lowered:
+        if len(lowered["signature-input"]) > MAX_SIGNATURE_FIELD:
+            raise SignatureError("the Signature-Input header is too long")
+        try:
+            inputs = _parse_dictionary(lowered["signature-input"])
+        except ValueError as exc:
+            raise SignatureError(f"the Signature-Input header is malformed: {exc}") from exc
+        for _members, params in inputs.values():
+            key_id = dict(params).get("keyid")
+            if isinstance(key_id, str) and key_id:
+                return key_id
+        raise SignatureError("the Signature-Input header names no keyid")
+    if "signature" in lowered:
+        return _cavage_params(lowered["signature"])["keyId"]
+    raise SignatureError("the request is not signed: it has no Signature header")
+
+
 @dataclass(frozen=True)
 class _Request:
     method: str

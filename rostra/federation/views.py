@@ -22,7 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from rostra.core.errors import NotFound
-from rostra.federation import actions, documents, inbox, queries, uris
+from rostra.federation import actions, authorized_fetch, documents, inbox, queries, uris
+from rostra.federation import instance_actor as instance_actor_module
 
 View = Callable[..., HttpResponse]
 AS_CONTENT_TYPE = "application/activity+json; charset=utf-8"
@@ -67,6 +68,8 @@ def _found_or_404(view: View) -> View:
 @require_safe
 def webfinger(request: HttpRequest) -> HttpResponse:
     resource = request.GET.get("resource", "").strip()
+    if _names_instance_actor(resource):
+        return _jrd(instance_actor_module.webfinger())
     username = _resource_user(resource)
     if username is None:
         return JsonResponse({"error": "resource must be acct:user@domain or the URL of a profile here"}, status=400)
@@ -79,6 +82,18 @@ def webfinger(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(documents.webfinger(account, uris.domain()), content_type="application/jrd+json; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _jrd(doc: dict[str, Any]) -> HttpResponse:
+    response = JsonResponse(doc, content_type="application/jrd+json; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _names_instance_actor(resource: str) -> bool:
+    """``acct:<host>@<host>`` or the instance actor's URL."""
+    host = uris.domain().lower()
+    return resource.lower() in (f"acct:{host}@{host}", instance_actor_module.actor_uri().lower())
 
 
 def _resource_user(resource: str) -> str | None:
@@ -107,10 +122,35 @@ def host_meta(request: HttpRequest) -> HttpResponse:
     return response
 
 
-# --- Actors and their collections ------------------------------------------------------------------
+# --- The instance actor (always served unsigned: peers fetch its key to check our signed GETs) -----
 
 
 @require_safe
+def instance_actor(request: HttpRequest) -> HttpResponse:
+    if not wants_activity_json(request):
+        response = HttpResponseRedirect("/about")
+        patch_vary_headers(response, ("Accept",))
+        return response
+    return activity_response(instance_actor_module.document())
+
+
+@require_safe
+def instance_actor_outbox(request: HttpRequest) -> HttpResponse:
+    return activity_response(documents.collection(f"{instance_actor_module.actor_uri()}/outbox", 0))
+
+
+# --- Actors and their collections ------------------------------------------------------------------
+
+
+@_found_or_404
+def _minimal_actor(request: HttpRequest, username: str) -> HttpResponse:
+    """What an unsigned GET of an actor gets under authorised fetch: its key and inboxes only."""
+    account = queries.local_actor(username)
+    return activity_response(authorized_fetch.minimal(documents.person(account, actions.ensure_key(account).public_key_pem)))
+
+
+@require_safe
+@authorized_fetch.signed_only(minimal_actor=_minimal_actor, html_passes=True)
 @_found_or_404
 def actor(request: HttpRequest, username: str) -> HttpResponse:
     account = queries.local_actor(username)
@@ -122,6 +162,7 @@ def actor(request: HttpRequest, username: str) -> HttpResponse:
 
 
 @require_safe
+@authorized_fetch.signed_only(html_passes=True)
 @_found_or_404
 def note(request: HttpRequest, username: str, post_id: str) -> HttpResponse:
     account = queries.local_actor(username)
@@ -136,6 +177,7 @@ def note(request: HttpRequest, username: str, post_id: str) -> HttpResponse:
 
 
 @require_safe
+@authorized_fetch.signed_only()
 @_found_or_404
 def outbox(request: HttpRequest, username: str) -> HttpResponse:
     account = queries.local_actor(username)
@@ -153,6 +195,7 @@ def outbox(request: HttpRequest, username: str) -> HttpResponse:
 
 def _graph_count(field: str) -> View:
     @require_safe
+    @authorized_fetch.signed_only()
     @_found_or_404
     def view(request: HttpRequest, username: str) -> HttpResponse:
         # Counts only, as Mastodon shows a hidden graph: who follows whom is not served here.
@@ -169,6 +212,7 @@ following = _graph_count("following")
 
 
 @require_safe
+@authorized_fetch.signed_only()
 @_found_or_404
 def featured(request: HttpRequest, username: str) -> HttpResponse:
     account = queries.local_actor(username)
@@ -201,7 +245,10 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
             recipient=recipient,
         )
     except inbox.Refused as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+        refused = JsonResponse({"error": exc.message}, status=exc.status)
+        if exc.retry_after is not None:
+            refused["Retry-After"] = str(exc.retry_after)
+        return refused
     return HttpResponse(status=202, content_type="application/json", content=json.dumps({"stored": received.stored}))
 
 

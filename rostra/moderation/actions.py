@@ -101,8 +101,11 @@ def report(
     category: str,
     comment: str = "",
     evidence_post_ids: Sequence[int] = (),
+    forward: bool = False,
 ) -> Report:
-    """Ask the moderators to look at a post or an account. Reports against held posts are accepted too."""
+    """Ask the moderators to look at a post or an account. Reports against held posts are accepted too.
+    ``forward``: about a remote account, also send it to its server's moderators ("report.forwarded";
+    the instance sends it in its own name, never the reporter's)."""
     errors: dict[str, list[str]] = {}
     if category not in CATEGORIES:
         errors["category"] = ["Choose what is wrong: " + ", ".join(label.lower() for _, label in CATEGORY_CHOICES) + "."]
@@ -158,11 +161,15 @@ def report(
             earlier.category = category
             earlier.case = case
             earlier.save(update_fields=["comment", "evidence_post_ids", "category", "case"])
+            if forward and not target.is_local:
+                events.emit("report.forwarded", report_id=earlier.pk)
             return earlier
         rep = Report.objects.create(
             reporter=reporter, account=target, post=post, evidence_post_ids=evidence, category=category, comment=comment, case=case, created_at=when
         )
         Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
+        if forward and not target.is_local:
+            events.emit("report.forwarded", report_id=rep.pk)
         audit.record(
             reporter.user, "report.created", target_type="post" if post else "account", target_id=post.pk if post else target.pk,
             account_id=target.pk, reason=comment[:500], detail={"category": category, "case_id": case.pk, "report_id": rep.pk},

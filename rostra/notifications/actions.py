@@ -73,6 +73,13 @@ def on_poll_ended(post_id: int) -> None:
         notify(account_id, Kind.POLL, post.author_id, post.pk)
 
 
+def on_followers_moved(old_id: int, follower_ids: list[int]) -> None:
+    """Someone these people followed moved (Mastodon's ``move``): each hears of it once; the
+    notification's actor is the old account, whose ``moved_to`` names the new one."""
+    for follower_id in follower_ids:
+        notify(follower_id, Kind.MOVE, old_id)
+
+
 def mark_all_read(account: Account) -> int:
     return Notification.objects.filter(recipient=account, read_at__isnull=True).update(read_at=now())
 

@@ -15,7 +15,8 @@ class Kind(models.TextChoices):
     LIKE = "favourite", "Like"
     FOLLOW = "follow", "Follow"
     FOLLOW_REQUEST = "follow_request", "Follow request"
-    POLL = "poll", "Poll ended"  # to the voters and the author; the actor is the author
+    POLL = "poll", "Poll ended"
+    MOVE = "move", "Moved"  # someone you follow moved; the actor is the old account, which names the new one  # to the voters and the author; the actor is the author
     # From the moderators (the actor is the recipient themselves; ``notice`` says what happened)
     MODERATION = "moderation_warning", "Moderation notice"
     APPEAL_DECIDED = "appeal_decided", "Appeal decided"

@@ -7,6 +7,8 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from rostra.core import events
-        from rostra.pipeline.tasks import run_event_task
+        from rostra.federation import delivery
+        from rostra.pipeline.tasks import deliver_now_task, run_event_task
 
         events.set_enqueuer(run_event_task)
+        delivery.set_sender(deliver_now_task)

@@ -13,6 +13,8 @@ from typing import Any
 from rostra.accounts import password_reset
 from rostra.federation import actions as federation
 from rostra.federation import delivery
+from rostra.federation import media as remote_media
+from rostra.federation import polls as federation_polls
 from rostra.federation import receive as federation_inbox
 from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
@@ -78,8 +80,18 @@ def _like_created(p: dict[str, Any]) -> None:
         notifications.notify(author_id, Kind.LIKE, p["account_id"], p["post_id"])
 
 
+def _fetch_remote_media(p: dict[str, Any]) -> None:
+    remote_media.fetch_post_media(p["post_id"])  # failures are kept on the rows, never retried blindly
+
+
+def _fetch_actor_images(p: dict[str, Any]) -> None:
+    remote_media.refresh_actor_images(p["account_id"])
+
+
 HANDLERS: dict[str, list[Handler]] = {
     "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created, lambda p: delivery.on_post_created(p["post_id"])],
+    # A post restored from an account archive is history: screened again if borderline, never fanned out or notified
+    "post.imported": [_deep_screen],
     "post.updated": [streaming.post_updated, lambda p: delivery.on_post_updated(p["post_id"])],
     "post.deleted": [_post_deleted, streaming.post_deleted, lambda p: delivery.on_post_deleted(p["post_id"], p["author_id"])],
     "follow.created": [_follow_created, streaming.follow_created, lambda p: delivery.on_follow(p["follower_id"], p["target_id"])],
@@ -90,9 +102,16 @@ HANDLERS: dict[str, list[Handler]] = {
     "follow_request.rejected": [lambda p: delivery.on_follow_request_rejected(p["target_id"], p["requester_id"])],
     "like.created": [_like_created, streaming.like_created, lambda p: delivery.on_like(p["account_id"], p["post_id"])],
     "like.removed": [lambda p: delivery.on_unlike(p["account_id"], p["post_id"])],
-    "poll.voted": [],  # federation (issue 6) sends the vote to a remote poll's author
-    "poll.ended": [lambda p: notifications.on_poll_ended(p["post_id"]), streaming.poll_ended],
+    # A vote on a remote poll goes to its author; a local poll's new counts go out (throttled)
+    "poll.voted": [lambda p: federation_polls.on_poll_voted(p["poll_id"], p["account_id"])],
+    "poll.ended": [
+        lambda p: notifications.on_poll_ended(p["post_id"]),
+        streaming.poll_ended,
+        lambda p: federation_polls.on_poll_ended(p["poll_id"]),  # Update(Question) with closed
+    ],
     "account.updated": [lambda p: delivery.on_account_updated(p["account_id"])],
+    "account.moved": [lambda p: delivery.on_account_moved(p["account_id"])],  # Move to the remote followers
+    "account.followers_moved": [lambda p: notifications.on_followers_moved(p["old_id"], p["follower_ids"])],
     "password_reset.requested": [lambda p: password_reset.send_reset_email(p["user_id"])],  # mails a real login only
     "account.deleted": [lambda p: portability.delete_export_files(p["account_id"])],  # its archives leave the disk
     # Data export and import (long jobs; each claims its row, so a second delivery does nothing)
@@ -106,8 +125,13 @@ HANDLERS: dict[str, list[Handler]] = {
     ],
     # Federation: the inbox stores first; then one handler per activity type (federation.receive)
     "inbox.received": [lambda p: federation_inbox.process_inbox_item(p["item_id"])],
+    # Remote media, fetched off the inbox's path: a stored remote post's images, an actor's avatar/header
+    "remote_media.fetch": [_fetch_remote_media],
+    "remote_actor.images": [_fetch_actor_images],
     "federation.accept_follow": [lambda p: delivery.send_accept_for(p["inbound_follow_id"])],
-    "account.moderated": [],  # federation (issue 6) sends Update/Delete for suspended actors
+    # Suspended: Delete of the actor to every server that knows it; lifted: Update of the actor
+    "account.moderated": [lambda p: delivery.on_account_moderated(p["account_id"], p["action"])],
+    "report.forwarded": [lambda p: delivery.on_report_forwarded(p["report_id"])],  # Flag to the remote's moderators
     "notice.created": [lambda p: moderation.deliver_notice(p["notice_id"]), streaming.notice_created],
     "appeal.decided": [lambda p: moderation.deliver_appeal_decision(p["appeal_id"], p.get("notice_id")), streaming.appeal_decided],
     "jury.drawn": [lambda p: moderation.summon_jurors(p["jury_id"]), streaming.jury_drawn],

@@ -23,6 +23,26 @@ def sweep_events_task() -> None:
 def deliver_activities_task() -> None:
     # Federation's outbox: due deliveries in batches (rows are leased, so overlapping runs and
     # several workers share the work); what is left waits for the next minute.
+    _deliver_batches()
+
+
+@db_periodic_task(crontab(minute="*"))
+def retry_inbox_task() -> None:
+    # Inbox items that failed only because a remote could not answer are processed again on their
+    # back-off schedule (federation.receive.INBOX_RETRY_SCHEDULE).
+    from rostra.federation.receive import retry_due
+
+    retry_due()
+
+
+@db_task()
+def deliver_now_task() -> None:
+    # Queued after each new activity's rows commit (federation.delivery.set_sender), so they go
+    # out within a second rather than at the next minute; the same leased batches as above.
+    _deliver_batches()
+
+
+def _deliver_batches() -> None:
     from rostra.federation.delivery import deliver_due
 
     for _ in range(30):
@@ -34,6 +54,15 @@ def deliver_activities_task() -> None:
 def prune_deliveries_task() -> None:
     # Finished deliveries are kept 30 days (what went where), then forgotten.
     from rostra.federation.delivery import prune
+
+    prune()
+
+
+@db_periodic_task(crontab(minute="53", hour="3"))
+def prune_remote_media_task() -> None:
+    # Cached copies of remote images nobody here interacted with go after ROSTRA_REMOTE_MEDIA_DAYS;
+    # their posts show them from their origin again.
+    from rostra.federation.media import prune
 
     prune()
 
@@ -71,6 +100,15 @@ def close_polls_task() -> None:
     from rostra.posts.polls import close_expired_polls
 
     close_expired_polls()
+
+
+@db_periodic_task(crontab(minute="*"))
+def federate_poll_counts_task() -> None:
+    # Local polls whose counts changed since their last Update(Question) went out (at most one a
+    # minute per poll): the new counts go to the servers that know the poll.
+    from rostra.federation.polls import flush_due
+
+    flush_due()
 
 
 @db_periodic_task(crontab(minute="*/5"))

@@ -29,10 +29,10 @@ from rostra.accounts.models import Account, Block, Follow, Mute
 from rostra.core import events
 from rostra.core.clock import now
 from rostra.core.errors import Conflict, DomainError, NotFound, RateLimited, ValidationError
-from rostra.portability import formats, queries
+from rostra.portability import archive, formats, queries
 from rostra.portability.models import Export, Import, ImportKind, ImportMode, JobState
 from rostra.posts import actions as posts
-from rostra.posts.models import Bookmark, Media
+from rostra.posts.models import Bookmark, Media, Poll
 from rostra.posts.queries import tags_and_mentions, visible_posts
 from rostra.timelines import lists
 from rostra.timelines.models import List, ListMember
@@ -93,7 +93,7 @@ def build_export(export_id: int) -> None:
     part = folder / f"{name}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        size = _write_archive(export, part)
+        size = write_archive(export.account, part, lambda **fields: _export_progress(export_id, fields))
         part.replace(folder / name)
         _progress(Export, export_id, state=JobState.READY, file_name=name, size=size, finished_at=now())
     except _Gone:
@@ -108,14 +108,35 @@ def build_export(export_id: int) -> None:
         )
 
 
-def _write_archive(export: Export, path: Path) -> int:
-    account = export.account
+def _export_progress(export_id: int, fields: dict[str, Any]) -> None:
+    if "done" in fields:
+        _progress(Export, export_id, **fields)  # touches the heartbeat; notices a deleted row
+    else:
+        Export.objects.filter(pk=export_id).update(**fields)  # the total, before the first post
+
+
+def export_account(account: Account, path: Path) -> int:
+    """The account archive written straight to ``path`` (``rostra export-account``); its size."""
+    part = path.with_name(f"{path.name}.part")
+    try:
+        size = write_archive(account, part, lambda **fields: None)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+    return size
+
+
+def write_archive(account: Account, path: Path, progress: Callable[..., None]) -> int:
+    """Everything the account owns in one ZIP, sealed by ``manifest.json`` (archive.py).
+
+    Every post the author wrote is in ``outbox.json`` whatever its visibility (public, unlisted,
+    followers-only and direct: it is their own history, and a restore keeps each one's audience)."""
     own = visible_posts(account).filter(author_id=account.pk)
-    Export.objects.filter(pk=export.pk).update(total=own.count())
+    progress(total=own.count())
     media_dir = Path(settings.ROSTRA.media_dir)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         _write_json(zf, "actor.json", formats.actor(account))
-        _write_outbox(zf, export.pk, own)
+        _write_outbox(zf, progress, own)
         _write_url_collection(zf, "likes.json", queries.like_urls(account))
         _write_url_collection(zf, "bookmarks.json", queries.bookmark_urls(account))
         # The served, re-encoded files (their metadata was dropped at upload; no original is kept).
@@ -128,6 +149,8 @@ def _write_archive(export: Export, path: Path) -> int:
                 _copy(zf, media_dir / file_name, formats.archive_name(kind, file_name))
         for kind in queries.CSV_KINDS:
             _write_lines(zf, f"{kind}.csv", queries.csv_document(account, kind))
+        _write_lines(zf, "followers_accounts.csv", queries.followers_document(account))  # informative: followers move by Move
+    archive.seal(path)
     return path.stat().st_size
 
 
@@ -141,7 +164,7 @@ def _write_lines(zf: zipfile.ZipFile, name: str, lines: Any) -> None:
             out.write(line.encode())
 
 
-def _write_outbox(zf: zipfile.ZipFile, export_id: int, own: Any) -> None:
+def _write_outbox(zf: zipfile.ZipFile, progress: Callable[..., None], own: Any) -> None:
     rows = own.select_related("author", "in_reply_to__author", "repost_of__author", "quote_of__author").order_by("id")
     count = 0
     with zf.open("outbox.json", "w", force_zip64=True) as out:
@@ -153,16 +176,18 @@ def _write_outbox(zf: zipfile.ZipFile, export_id: int, own: Any) -> None:
             media: dict[int, list[Media]] = {}
             for m in Media.objects.filter(post_id__in=ids).order_by("position", "id"):
                 media.setdefault(m.post_id or 0, []).append(m)
+            polls = {p.post_id: p for p in Poll.objects.filter(post_id__in=ids).prefetch_related("options")}
             for post in chunk:
                 item = formats.activity(
                     post,
                     media=media.get(post.pk, []),
                     tags=[t.name for t in tags.get(post.pk, [])],
                     mentions=mentions.get(post.pk, []),
+                    poll=polls.get(post.pk),
                 )
                 out.write(((",\n" if count else "\n") + json.dumps(item, ensure_ascii=False)).encode())
                 count += 1
-            _progress(Export, export_id, done=count)
+            progress(done=count)
         out.write(formats.collection_tail(count).encode())
 
 
@@ -457,4 +482,4 @@ _OVERWRITE: dict[str, Callable[[Account, list[dict[str, Any]]], None]] = {
     ImportKind.BOOKMARKS: _overwrite_bookmarks,
 }
 
-__all__ = ["build_export", "delete_export_files", "expire", "request_export", "run_import", "start_import", "tend"]
+__all__ = ["build_export", "delete_export_files", "expire", "export_account", "request_export", "run_import", "start_import", "tend", "write_archive"]

@@ -22,7 +22,7 @@ from django.conf import settings
 from rostra.accounts.models import Account
 from rostra.core.errors import ValidationError
 from rostra.posts.addressing import addressing
-from rostra.posts.models import Media, Post, QuoteState
+from rostra.posts.models import Media, Poll, Post, QuoteState
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MEDIA_FOLDER = "media_attachments/files"
@@ -92,6 +92,14 @@ def actor_url(account: Account) -> str:
 
 
 def post_url(post: Post) -> str:
+    """A post's address for another server: ours for a local post; a remote post's own
+    ActivityPub id (federation's ``RemotePost``, the ``remote`` relation), so an archive's
+    bookmarks, likes and replies name what any server can resolve."""
+    if not post.author.is_local:
+        remote = getattr(post, "remote", None)  # a missing reverse one-to-one raises AttributeError
+        if remote is not None:
+            return str(remote.uri)
+        return f"{base_url()}/@{post.author.acct}/{post.pk}"
     return f"{base_url()}/@{post.author.username}/{post.pk}"
 
 
@@ -193,6 +201,12 @@ def actor(account: Account) -> dict[str, Any]:
             for f in (account.fields or [])
         ],
     }
+    # The profile as typed, for a Rostra restoring it (the HTML above is what others read).
+    doc["source"] = {
+        "note": account.note,
+        "fields": [{"name": f.get("name", ""), "value": f.get("value", "")} for f in (account.fields or [])],
+        "bot": account.bot,
+    }
     icon = _image("avatar", account.avatar, archive_name("avatar", account.avatar))
     header = _image("header", account.header, archive_name("header", account.header))
     if icon:
@@ -220,8 +234,21 @@ def attachment(media: Media) -> dict[str, Any]:
     return doc
 
 
-def activity(post: Post, *, media: list[Media], tags: list[str], mentions: list[Account]) -> dict[str, Any]:
-    """A post as Mastodon's archive writes it: a Create of a Note, or an Announce of a repost."""
+def _poll_fields(poll: Poll) -> dict[str, Any]:
+    """A poll as Mastodon writes a Question's options (``oneOf``/``anyOf``) and end."""
+    options = [
+        {"type": "Note", "name": o.title, "replies": {"type": "Collection", "totalItems": o.votes_count}}
+        for o in poll.options.all()
+    ]
+    return {"anyOf" if poll.multiple else "oneOf": options, "endTime": poll.expires_at.isoformat(), "votersCount": poll.voters_count}
+
+
+def activity(
+    post: Post, *, media: list[Media], tags: list[str], mentions: list[Account], poll: Poll | None = None
+) -> dict[str, Any]:
+    """A post as Mastodon's archive writes it: a Create of a Note (a Question with a poll), or an
+    Announce of a repost. ``source`` keeps the text as typed (the latest edit), so another Rostra
+    can restore the post exactly (``rostra import-account``)."""
     url = post_url(post)
     to, cc = _audience(post, mentions)
     published = post.created_at.isoformat()
@@ -251,6 +278,10 @@ def activity(post: Post, *, media: list[Media], tags: list[str], mentions: list[
         "tag": [{"type": "Hashtag", "href": f"{base_url()}/tags/{t}", "name": f"#{t}"} for t in tags]
         + [{"type": "Mention", "href": actor_url(a), "name": f"@{acct(a)}"} for a in mentions],
     }
+    note["source"] = {"content": post.text, "mediaType": "text/plain"}
+    if poll is not None:
+        note["type"] = "Question"
+        note.update(_poll_fields(poll))
     if post.language:
         note["contentMap"] = {post.language: post.content_html}
     if post.edited_at is not None:

@@ -78,3 +78,16 @@ class Import(OpaqueIdModel):
 
     class Meta:
         indexes = [models.Index(fields=["account", "-created_at"], name="import_account_idx")]
+
+
+class ImportedPost(OpaqueIdModel):
+    """A post restored from an account archive, by the address it had on the old server.
+
+    Importing the same archive again skips what is mapped here (no duplicates), replies and
+    quotes between imported posts are re-linked through it, and ``GET /imported?uri=<old URL>``
+    redirects the old address to the restored post. An old address is restored once per server."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="imported_posts")
+    old_uri = models.CharField(max_length=2048, unique=True)
+    post = models.ForeignKey("posts.Post", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()

@@ -7,10 +7,12 @@ read lazily so a large account streams in flat memory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
@@ -19,8 +21,9 @@ from rostra.core.clock import now
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
 from rostra.portability import formats
-from rostra.portability.models import Export, Import, JobState
-from rostra.posts.queries import bookmarked_posts, liked_posts
+from rostra.portability.models import Export, Import, ImportedPost, JobState
+from rostra.posts.models import Post
+from rostra.posts.queries import bookmarked_posts, get_post, liked_posts
 from rostra.timelines.models import ListMember
 
 EXPORT_EVERY = timedelta(hours=24)
@@ -123,15 +126,22 @@ def list_rows(owner: Account) -> Iterator[list[str]]:
 
 def bookmark_urls(owner: Account) -> Iterator[str]:
     """Bookmarked posts the owner may still see (through the door), oldest bookmark first."""
-    posts = bookmarked_posts(owner).select_related("author").order_by("id")
+    posts = bookmarked_posts(owner).select_related("author", "remote").order_by("id")
     for post in posts.iterator(chunk_size=500):
         yield formats.post_url(post)
 
 
 def like_urls(owner: Account) -> Iterator[str]:
-    posts = liked_posts(owner).select_related("author").order_by("id")
+    posts = liked_posts(owner).select_related("author", "remote").order_by("id")
     for post in posts.iterator(chunk_size=500):
         yield formats.post_url(post)
+
+
+def followers_document(owner: Account) -> Iterator[str]:
+    """Who follows the owner, one address a line: informative in an account archive (followers
+    come along by ``Move``, not by import)."""
+    rows = Follow.objects.filter(target_id=owner.pk).select_related("follower").order_by("id")
+    return formats.csv_lines(([formats.acct(f.follower)] for f in rows.iterator(chunk_size=500)), ["Account address"])
 
 
 def csv_document(owner: Account, kind: str) -> Iterator[str]:
@@ -147,3 +157,35 @@ def csv_document(owner: Account, kind: str) -> Iterator[str]:
     if kind == "bookmarks":
         return formats.csv_lines([u] for u in bookmark_urls(owner))
     raise NotFound("No such file.")
+
+
+# --- Old addresses of moved accounts (docs/federation.md, "Moving an account: your posts come along")
+
+
+def imported_post(viewer: Account | None, old_uri: str) -> Post:
+    """The post restored here from ``old_uri``, through the door; NotFound if unknown or not visible."""
+    row = ImportedPost.objects.filter(old_uri=old_uri[:2048]).values_list("post_id", flat=True).first()
+    if row is None:
+        raise NotFound("No post was restored here from that address.")
+    return get_post(viewer, row)
+
+
+def moved_post_location(post: Post) -> str | None:
+    """Where a moved account's old post page now sends people, or None if its author has not moved.
+
+    To the new server's ``/imported?uri=<this post's URL>`` when the new account is on a Rostra
+    (here, or a server whose actor ids have Rostra's shape ``<scheme>://<host>/@<user>``); else to
+    the new account's profile page."""
+    author = post.author
+    target = author.moved_to if author.is_local and author.moved_to_id is not None else None
+    if target is None:
+        return None
+    old = quote(formats.post_url(post), safe="")
+    if target.is_local:
+        return f"{formats.base_url()}/imported?uri={old}"
+    remote = getattr(target, "remote_actor", None)  # federation's row, read through the relation
+    uri, url = str(getattr(remote, "uri", "") or ""), str(getattr(remote, "url", "") or "")
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https") and re.fullmatch(rf"/@{re.escape(target.username)}", parts.path, re.IGNORECASE):
+        return f"{parts.scheme}://{parts.netloc}/imported?uri={old}"
+    return url if url.startswith(("https://", "http://")) else f"https://{target.domain}/@{target.username}"

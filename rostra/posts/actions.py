@@ -27,7 +27,7 @@ from rostra.core.images import delete_files, store_image
 from rostra.core.text import Parsed, parse, render
 from rostra.moderation.gate import GateDecision, screen_post
 from rostra.moderation.gate import record as record_decision
-from rostra.posts import policies
+from rostra.posts import policies, remote_mentions
 from rostra.posts.models import (
     Bookmark,
     Hashtag,
@@ -67,21 +67,32 @@ def resolve_mention_url(username: str, domain: str) -> str | None:
 
 
 def _mentioned_accounts(usernames: Sequence[tuple[str, str]]) -> list[Account]:
+    """The accounts the text mentions: local ones, and remote ones known here or found now
+    (``remote_mentions``: may store a remote account, never anything of the post)."""
     local = [u for u, d in usernames if not d or d == settings.ROSTRA.domain][:MAX_MENTIONS]
-    if not local:
-        return []
-    q = Q()
-    for name in local:
-        q |= Q(username__iexact=name)
-    return list(Account.objects.filter(q, domain="", suspended_at__isnull=True))
+    remote = [(u, d) for u, d in usernames if d and d != settings.ROSTRA.domain][:MAX_MENTIONS]
+    found: list[Account] = []
+    if local:
+        q = Q()
+        for name in local:
+            q |= Q(username__iexact=name)
+        found = list(Account.objects.filter(q, domain="", suspended_at__isnull=True))
+    if remote:
+        found += [a for a in remote_mentions.find(remote).values() if all(a.pk != f.pk for f in found)]
+    return found[:MAX_MENTIONS]
 
 
 def _render(text: str, mentions: list[Account]) -> str:
-    by_name = {a.username.lower(): f"/@{a.username}" for a in mentions}
+    by_name = {a.username.lower(): f"/@{a.username}" for a in mentions if a.is_local}
+    remote = {(a.username.lower(), a.domain.lower()): a for a in mentions if not a.is_local}
 
     def resolve(username: str, domain: str) -> str | None:
         if domain and domain != settings.ROSTRA.domain:
-            return None
+            account = remote.get((username.lower(), domain.lower()))
+            if account is None:  # a handle whose server is not the actor's host (WebFinger's domain)
+                named = [a for a in remote.values() if a.username.lower() == username.lower()]
+                account = named[0] if len(named) == 1 else None
+            return remote_mentions.profile_url(account) if account is not None else None
         return by_name.get(username.lower())
 
     return render(text, resolve)
@@ -203,6 +214,8 @@ def create_post(author: Account, draft: Draft) -> Post:
     """Validate, screen, and commit a new post. Raises ValidationError/NotFound; writes nothing then."""
     if author.suspended_at is not None:
         raise PermissionDenied("Your account is suspended.")
+    if author.moved_to_id is not None:  # rostra.accounts.moving: a moved account posts from its new home
+        raise PermissionDenied("This account has moved to another account and can no longer post. Cancel the redirect in Settings → Move to post here again.")
     idem_key = hashlib.sha256(draft.idempotency_key.encode()).hexdigest() if draft.idempotency_key else None
     if idem_key:
         earlier = _post_for_key(author, idem_key)

@@ -170,6 +170,16 @@ class Media(OpaqueIdModel):
     class Meta:
         ordering = ["position", "id"]
 
+    @property
+    def awaiting_file(self) -> bool:
+        """A remote post's attachment not (or no longer) stored here: it names no file yet, and the
+        surfaces show it from its origin (``rostra.posts.remote_media``)."""
+        return self.file.startswith(REMOTE_PLACEHOLDER)
+
+
+# The file name of a remote attachment with no file here (a unique, never-served name).
+REMOTE_PLACEHOLDER = "remote:"
+
 
 class IdempotencyKey(OpaqueIdModel):
     """A client's ``Idempotency-Key`` for a post it created, kept for an hour (as Mastodon does).
@@ -225,7 +235,7 @@ class Poll(OpaqueIdModel):
 class PollOption(OpaqueIdModel):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
     position = models.PositiveSmallIntegerField()  # the choice index voters send
-    title = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)  # local polls: 50 (posts.polls); other servers allow longer
     votes_count = models.PositiveIntegerField(default=0)
 
     class Meta:

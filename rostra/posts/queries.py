@@ -314,6 +314,17 @@ def get_poll(viewer: Account | None, poll_id: Any) -> PollView:
 # --- What an API page of posts needs besides the cards: tags and mentions, in two queries
 
 
+def remote_addresses(post_ids: Any) -> dict[int, tuple[str, str]]:
+    """``{post id: (ActivityPub id, page URL)}`` for the posts among ``post_ids`` that came from
+    another server, in one query. Federation keeps them (``RemotePost``, the ``remote`` relation
+    of ``Post``); they are read by that relation's name, as the API never imports federation."""
+    ids = [i for i in post_ids if i is not None]
+    if not ids:
+        return {}
+    rows = Post.objects.filter(pk__in=ids, remote__isnull=False).values_list("pk", "remote__uri", "remote__url")
+    return {pk: (uri, url or uri) for pk, uri, url in rows}
+
+
 def tags_and_mentions(post_ids: Any) -> tuple[dict[int, list[Any]], dict[int, list[Account]]]:
     """``({post_id: [Hashtag]}, {post_id: [Account]})`` for the posts: two queries however many."""
     ids = list(post_ids)

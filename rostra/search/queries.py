@@ -208,17 +208,19 @@ class Resolved:
     post: Post | None = None
 
 
-def resolve(viewer: Account | None, q: str) -> Resolved:
+def resolve(viewer: Account | None, q: str, *, remote: bool = False) -> Resolved:
     """A local profile or post URL (``https://<domain>/@alice/123``, ``/users/alice/statuses/123``)
     or a local handle (``@alice@<domain>``). Posts come through the door (an invisible post
-    resolves to nothing, as a missing one does); suspended accounts resolve to nothing. Rostra does
-    not federate yet, so other servers' URLs and handles are not fetched."""
+    resolves to nothing, as a missing one does); suspended accounts resolve to nothing.
+
+    ``remote`` (signed-in viewers only): another server's URL or handle is also fetched and stored
+    (``rostra.search.remote``, rate-limited per person); what it finds passes the same door."""
     text = _clean(q, MAX_QUERY_CHARS)
     if text.startswith(("http://", "https://")):
         parts = urlsplit(text)
         hosts = {str(settings.ROSTRA.domain).lower(), str(settings.ROSTRA.domain).lower().split(":", 1)[0]}
         if (parts.netloc or "").lower() not in hosts:
-            return Resolved()
+            return _resolve_remote(viewer, text) if remote else Resolved()
         m = _LOCAL_PATH.match(parts.path or "")
         if m is None:
             return Resolved()
@@ -232,6 +234,20 @@ def resolve(viewer: Account | None, q: str) -> Resolved:
     local = str(settings.ROSTRA.domain).lower()
     if at and username and domain.lower() in (local, local.split(":", 1)[0]):
         return Resolved(account=Account.objects.filter(username__iexact=username, domain="", suspended_at__isnull=True).first())
+    if at and username and domain and remote:
+        return _resolve_remote(viewer, handle)
+    return Resolved()
+
+
+def _resolve_remote(viewer: Account | None, q: str) -> Resolved:
+    """Another server's account or post, fetched now, then read through the door like any other."""
+    from rostra.search import remote
+
+    found = remote.fetch(viewer, q) if viewer is not None else None
+    if isinstance(found, Post):
+        return Resolved(post=with_viewer_state(visible_posts(viewer).filter(pk=found.pk), viewer).first())
+    if isinstance(found, Account):
+        return Resolved(account=Account.objects.filter(pk=found.pk, suspended_at__isnull=True).first())
     return Resolved()
 
 

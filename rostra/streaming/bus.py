@@ -27,6 +27,14 @@ from django.conf import settings
 log = logging.getLogger("rostra.streaming")
 
 CHANNEL = "rostra:streaming"
+
+
+def channel() -> str:
+    """The Redis channel; the test settings give each parallel test process its own, as they
+    share one Redis and must not hear each other's events."""
+    from django.conf import settings
+
+    return str(getattr(settings, "STREAMING_BUS_CHANNEL", CHANNEL))
 KEEP_S = 300.0  # a streaming process that was down longer than this misses the older messages
 POLL_S = 0.05  # an idle poll is one indexed read of a small local file: cheap, and the wait is most of the latency
 
@@ -70,7 +78,7 @@ def publish(message: dict[str, Any]) -> None:
     body = json.dumps(message, separators=(",", ":"))
     try:
         if settings.ROSTRA.redis_url:
-            _redis().publish(CHANNEL, body)
+            _redis().publish(channel(), body)
             return
         db = _db()
         now = time.time()
@@ -99,7 +107,7 @@ async def _listen_redis(url: str) -> AsyncIterator[dict[str, Any]]:
         client = aioredis.Redis.from_url(url)
         try:
             pubsub = client.pubsub()
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel())
             async for item in pubsub.listen():
                 if item.get("type") == "message":
                     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from rostra.accounts.models import Account
+from rostra.accounts.models import Account, Follow
 from rostra.core.pagination import Page, PageRequest, paginate
 from rostra.posts.models import Media, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
@@ -22,11 +22,29 @@ def home(viewer: Account, req: PageRequest) -> Page[Post]:
     return paginate(with_viewer_state(qs, viewer), req)
 
 
+# Instance policy plugs in here (rostra.federation.policy, set when the app loads: domain apps
+# never import federation): a Q on posts whose authors are on silenced domains, or None.
+_silenced_authors: Callable[[], Q | None] | None = None
+
+
+def set_silenced_authors(fn: Callable[[], Q | None] | None) -> None:
+    global _silenced_authors
+    _silenced_authors = fn
+
+
 def _public_base(viewer: Account | None) -> QuerySet[Post]:
     # Limited-reach posts stay off every public surface; reposts are not shown twice.
-    return without_muted(visible_posts(viewer), viewer).filter(
+    qs = without_muted(visible_posts(viewer), viewer).filter(
         visibility=Visibility.PUBLIC, moderation_state=ModerationState.PUBLISHED, repost_of__isnull=True
     )
+    # Posts from silenced domains are shown only to the author's followers (Mastodon's silence).
+    silenced = _silenced_authors() if _silenced_authors is not None else None
+    if silenced is not None:
+        if viewer is None:
+            return qs.exclude(silenced)
+        followed = Follow.objects.filter(follower_id=viewer.pk, target_id=OuterRef("author_id"))
+        qs = qs.exclude(silenced & ~Exists(followed))
+    return qs
 
 
 def local_public(viewer: Account | None, req: PageRequest) -> Page[Post]:

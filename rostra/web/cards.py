@@ -2,7 +2,8 @@
 
 Built from posts that came through ``with_viewer_state`` (every timeline and ``get_post``), so
 building a card never runs a query: authors, reposted and quoted posts, media and the viewer's
-likes/reposts/bookmarks are already on the rows.
+likes/reposts/bookmarks are already on the rows. (One exception: a remote post with attachments
+not stored here asks where they live.)
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rostra.accounts.models import Account
-from rostra.posts import policies
+from rostra.posts import policies, remote_media
 from rostra.posts.models import Media, Post, QuoteState
 from rostra.posts.queries import PollView, poll_for_post
 
 
 def post_url(post: Post) -> str:
-    return f"/@{post.author.username}/{post.pk}"
+    return f"/@{post.author.acct}/{post.pk}"  # /@alice/1 here, /@zoe@remote.example/2 for a remote author
 
 
 @dataclass
@@ -49,6 +50,12 @@ class Card:
     depth: int = 0  # how deep a reply sits under the main post on a thread page
     filtered: list[str] = field(default_factory=list)  # titles of the viewer's "warn" filters that matched
     poll: PollView | None = None  # the shown post's poll as the viewer sees it
+    remote_urls: dict[int, str] = field(default_factory=dict)  # remote attachments not stored here: where they live
+
+    @property
+    def media_entries(self) -> list[tuple[Media, str]]:
+        """Each attachment with its remote URL ("" when its file is stored here)."""
+        return [(m, self.remote_urls.get(m.pk, "") if m.awaiting_file else "") for m in self.media]
 
     @property
     def id(self) -> int:
@@ -81,6 +88,10 @@ def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
     assert shown is not None
     quote_visible = getattr(post, "repost_quote_visible" if is_repost else "quote_visible", False)
     media = list(shown.media.all())  # prefetched by with_viewer_state
+    # A remote post's attachment whose file is not stored here is linked to its origin (one query,
+    # only for such a post).
+    waiting = [m.pk for m in media if m.awaiting_file]
+    remote_urls = {pk: o.url for pk, o in remote_media.origins(waiting).items()} if waiting else {}
     signed_in = viewer is not None
     is_author = viewer is not None and shown.author_id == viewer.pk
     return Card(
@@ -106,6 +117,7 @@ def card(post: Post, viewer: Account | None, *, focus: bool = False) -> Card:
         can_report=signed_in and not is_author,
         focus=focus,
         poll=poll_for_post(viewer, shown),
+        remote_urls=remote_urls,
     )
 
 

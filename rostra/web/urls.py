@@ -7,6 +7,7 @@ from rostra.web.views import (
     auth,
     feeds,
     filters,
+    interaction,
     lists,
     media,
     notifications,
@@ -16,10 +17,14 @@ from rostra.web.views import (
     security,
     timelines,
 )
+from rostra.web.views import lifeboat as lifeboat_views
+from rostra.web.views import moving as moving_views
 from rostra.web.views import portability as portability_views
 from rostra.web.views import settings as settings_views
 
-USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
+LOCAL_USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
+# A local account (@alice) or a remote one known here (@zoe@remote.example, @zoe@127.0.0.2:8080)
+USER = r"@(?P<username>[A-Za-z0-9_]{1,30}(?:@[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?)?)"
 POST_ID = r"(?P<post_id>[0-9]{1,19})"
 
 urlpatterns = [
@@ -32,6 +37,7 @@ urlpatterns = [
     path("tags/<str:tag>/follow", timelines.tag_follow, name="tag_follow"),
     path("tags/<str:tag>/unfollow", timelines.tag_unfollow, name="tag_unfollow"),
     path("search", timelines.search_page, name="search"),
+    path("authorize_interaction", interaction.authorize_interaction, name="authorize_interaction"),
     path("bookmarks", timelines.bookmarks, name="bookmarks"),
     path("about", timelines.about, name="about"),
     path("offline", timelines.offline, name="offline"),
@@ -69,6 +75,10 @@ urlpatterns = [
     path("settings/profile", settings_views.profile, name="settings_profile"),
     path("settings/account", settings_views.account_settings, name="settings_account"),
     path("settings/delete", settings_views.delete_account, name="settings_delete"),
+    path("settings/move", moving_views.move, name="settings_move"),
+    path("settings/move/cancel", moving_views.cancel, name="settings_move_cancel"),
+    path("settings/aliases", moving_views.add_alias, name="settings_alias_add"),
+    path("settings/aliases/remove", moving_views.remove_alias, name="settings_alias_remove"),
     path("settings/security", security.security, name="settings_security"),
     path("settings/security/2fa/setup", security.two_factor_setup, name="two_factor_setup"),
     path("settings/security/2fa/confirm", security.two_factor_confirm, name="two_factor_confirm"),
@@ -83,6 +93,8 @@ urlpatterns = [
     path("settings/export/<str:export_id>/status", portability_views.export_status, name="settings_export_status"),
     path("settings/export/<str:export_id>/download", portability_views.export_download, name="settings_export_download"),
     path("settings/import", portability_views.import_page, name="settings_import"),
+    path("settings/import/archive", lifeboat_views.restore_page, name="settings_restore"),
+    path("imported", lifeboat_views.imported, name="imported"),
     path("settings/import/<str:import_id>/status", portability_views.import_status, name="settings_import_status"),
     path("settings/filters", filters.index, name="settings_filters"),
     path("settings/filters/<str:filter_id>", filters.edit, name="settings_filter"),
@@ -98,7 +110,7 @@ urlpatterns = [
     path("icons/icon-<int:size>.png", pwa.icon, name="icon"),
     path("icons/icon-maskable-<int:size>.png", pwa.maskable_icon, name="maskable_icon"),
     # RSS feeds (before the profiles: they start with @ too)
-    re_path(rf"^{USER}\.rss$", feeds.profile_feed, name="profile_feed"),
+    re_path(rf"^{LOCAL_USER}\.rss$", feeds.profile_feed, name="profile_feed"),  # local accounts only
     # Profiles and threads (last: they match @anything)
     re_path(rf"^{USER}$", profiles.profile, name="profile"),
     re_path(rf"^{USER}/with_replies$", profiles.profile_with_replies, name="profile_with_replies"),

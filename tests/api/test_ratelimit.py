@@ -242,7 +242,7 @@ def test_redis_backend_holds_the_limit(db, limits):
     assert anon(ip).get("/api/v1/instance").status_code == 200
     lim = ratelimit.limiter()
     assert lim.backend_name == "redis" and lim.redis is not None
-    assert any(lim.redis.client.scan_iter(match=f"{ratelimit.KEY_PREFIX}api_ip:{ip}:*"))
+    assert any(lim.redis.client.scan_iter(match=f"{lim.redis.prefix}api_ip:{ip}:*"))
     assert not RateLimitCounter.objects.exists()  # nothing in the database
     assert anon(ip).get("/api/v1/instance").status_code == 200
     assert anon(ip).get("/api/v1/instance").status_code == 429

@@ -210,6 +210,21 @@ def test_an_unusable_actor_document_is_refused_and_nothing_is_stored(world, remo
     assert not RemoteActor.objects.exists() and not Account.objects.exclude(domain="").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [("127.0.0.2:8000", "127.0.0.2_8000"), ("a-very-long-instance-domain.example.social", "a-very-long-instance-domain.ex")],
+)
+def test_a_servers_own_actor_named_after_its_host_is_kept(world, remote, name, stored) -> None:
+    """Mastodon's and Rostra's instance actors are Applications named after their host (a port, or
+    more than 30 characters): they sign Flags, so they must be storable, under a safe name."""
+    uri = remote.actor("actor", type="Application", preferredUsername=name)
+    account = actors.resolve(uri)
+    assert (account.username, account.domain) == (stored, remote.base.removeprefix("http://"))
+    remote.documents["/users/actor"]["type"] = "Person"  # a person gets no such leeway
+    with pytest.raises(actors.ActorError, match="preferredUsername"):
+        actors.validate(remote.documents["/users/actor"])
+
+
 # --- Follows -----------------------------------------------------------------------------------------
 
 
@@ -294,6 +309,24 @@ def test_create_note_stores_a_post_with_mentions_tags_reply_and_notifications(wo
     assert Mention.objects.filter(post=post, account=world.alice).exists()
     assert Notification.objects.filter(recipient=world.alice, kind__in=("mention", "reply"), post=post).exists()
     assert Decision.objects.get(post=post).source == "remote"
+
+
+def test_mentions_of_known_remote_accounts_are_kept_and_unknown_ones_are_not_fetched(world, remote, process) -> None:
+    zoe, yan = remote.actor("zoe"), remote.actor("yan")
+    actors.resolve(yan)  # yan is known here; nobody knows "xia"
+    fetched = len(remote.requests)
+    note = remote.note(zoe, f"@yan @xia {BENIGN}", tag=[
+        {"type": "Mention", "href": yan}, {"type": "Mention", "href": f"{remote.base}/users/xia"},
+    ])
+    item = process(remote.send(zoe, "Create", note))
+    assert item.state == InboxState.PROCESSED, item.outcome
+    post = _post_of(note)
+    assert list(Mention.objects.filter(post=post).values_list("account__username", flat=True)) == ["yan"]
+    assert not [r for r in remote.requests[fetched:] if "/users/xia" in r]
+    # The API shows the mention, and the post's own addresses on its server
+    status = Client().get(f"/api/v1/statuses/{post.pk}").json()
+    assert [m["acct"] for m in status["mentions"]] == [f"yan@{remote.base.removeprefix('http://')}"]
+    assert status["uri"] == note["id"]
 
 
 @pytest.mark.parametrize(
@@ -467,8 +500,8 @@ def test_flag_opens_a_report_from_the_remote_instance(world, remote, process) ->
 
 def test_an_unknown_type_is_ignored(world, remote, process) -> None:
     actor = remote.actor("zoe")
-    item = process(remote.send(actor, "Move", uris.actor_url("alice")))
-    assert item.state == InboxState.IGNORED and "Move" in item.outcome
+    item = process(remote.send(actor, "Arrive", uris.actor_url("alice")))  # Move is processed: tests/federation/test_move.py
+    assert item.state == InboxState.IGNORED and "Arrive" in item.outcome
 
 
 def test_an_actor_that_cannot_be_resolved_fails_the_item(world, remote, process) -> None:

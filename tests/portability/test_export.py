@@ -203,3 +203,24 @@ def test_an_export_running_when_the_account_goes_leaves_no_file(busy, media_dir,
     run_tasks()
     folder = media_dir.parent / "exports" / str(alice_id)
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_a_remote_post_is_named_by_its_own_address(world):
+    """Bookmarks and likes of remote posts name their ActivityPub id, which any server resolves."""
+    from rostra.accounts.models import Account
+    from rostra.core import clock
+    from rostra.federation.models import RemotePost
+    from rostra.portability import queries as portability_queries
+    from rostra.posts import actions as posts
+    from rostra.posts.models import Post
+
+    zoe = Account.objects.create(username="zoe", domain="remote.example")
+    kept = Post.objects.create(author=zoe, text="from afar", content_html="<p>from afar</p>", created_at=clock.now())
+    RemotePost.objects.create(post=kept, uri="https://remote.example/users/zoe/statuses/1", url="https://remote.example/@zoe/1")
+    bare = Post.objects.create(author=zoe, text="no address kept", content_html="<p>no address kept</p>", created_at=clock.now())
+    for post in (kept, bare):
+        posts.bookmark(world.alice, post.pk)
+    assert list(portability_queries.bookmark_urls(world.alice)) == [
+        "https://remote.example/users/zoe/statuses/1",
+        f"{BASE}/@zoe@remote.example/{bare.pk}",
+    ]

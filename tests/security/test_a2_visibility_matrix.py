@@ -28,8 +28,11 @@ Moderators: the door gives them no special sight (``may_see`` treats them as str
 see held, removed, reported and even direct content only inside the moderation tools, for posts
 they were asked to review (``moderation.queries.under_review``; the media view opens those
 images to them). Timelines, search, streams and feeds show them what a stranger sees.
-ActivityPub is not served yet (federation is a later issue); when it is, its object endpoint
-joins this list.
+
+  activitypub       GET /users/:author/statuses/:id and the author's outbox pages as a server
+                    asks for them under authorised fetch: signed by a remote actor, they answer
+                    what an anonymous visitor may see (docs/federation.md, "What may be read":
+                    a signature says which server asks, not what it may see); unsigned, 401.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from hypothesis import strategies as st
 from rostra.accounts.models import Account
 from rostra.api.oauth import password_grant, register_app
 from rostra.core import grants
+from rostra.federation.actions import remember_remote_key
+from rostra.federation.signatures import generate_key_pair, sign_request
 from rostra.posts.queries import visible_to
 from rostra.streaming import hub
 from tests.visibility.test_visibility_matrix import (  # the one policy table and its world
@@ -193,4 +198,48 @@ def test_a2_visibility_matrix_rss_feeds_are_anonymous_whoever_asks(db, matrix, c
                         problems.append(
                             f"{who}: {surface} {'shows' if shown else 'hides'} the {cell.visibility} {cell.state} post (suspended={suspended})"
                         )
+    assert not problems, "\n".join(problems)
+
+
+# --- ActivityPub, under authorised fetch ---------------------------------------------------------
+
+_REMOTE_KEY = "https://remote.example/users/follower#main-key"
+
+
+def _signed_get(path: str, private_pem: str) -> tuple[int, bytes]:
+    headers = sign_request("GET", f"http://testserver{path}", {}, None, key_id=_REMOTE_KEY, private_key_pem=private_pem)
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    response = Client().get(path, HTTP_ACCEPT="application/activity+json", **meta)
+    return response.status_code, response.content
+
+
+def test_a2_visibility_matrix_activitypub_signed_fetches_read_as_anonymous(db, matrix, settings):  # noqa: F811
+    settings.AUTHORIZED_FETCH = True
+    private_pem, public_pem = generate_key_pair()
+    remember_remote_key(_REMOTE_KEY, _REMOTE_KEY.split("#", maxsplit=1)[0], public_pem)
+    anonymous = RELATIONS["anonymous"]
+    problems: list[str] = []
+    outboxes: dict[bool, bytes] = {}
+    for suspended, author in matrix.authors.items():
+        status, first = _signed_get(f"/users/{author.username}/outbox?page=true", private_pem)
+        assert status == (404 if suspended else 200)
+        outboxes[suspended] = first
+        assert (
+            Client().get(f"/users/{author.username}/outbox?page=true", HTTP_ACCEPT="application/activity+json").status_code == 401
+        )
+    for cell in matrix.cells.values():
+        path = f"/users/{cell.post.author.username}/statuses/{cell.post.pk}"
+        want = may_see(cell.visibility, anonymous, cell.state, cell.suspended)
+        status, _ = _signed_get(path, private_pem)
+        assert status in (200, 404), status
+        if (status == 200) != want:
+            problems.append(f"signed GET of the {cell.visibility} {cell.state} post (suspended={cell.suspended}): {status}")
+        listed = f"/statuses/{cell.post.pk}".encode() in outboxes[cell.suspended]
+        if listed and not (want and cell.visibility == "public"):
+            problems.append(f"the outbox lists the {cell.visibility} {cell.state} post (suspended={cell.suspended})")
+        unsigned = Client().get(path, HTTP_ACCEPT="application/activity+json")
+        assert (
+            unsigned.status_code == 401
+            and unsigned.content == Client().get("/users/nobody/statuses/1", HTTP_ACCEPT="application/activity+json").content
+        )
     assert not problems, "\n".join(problems)

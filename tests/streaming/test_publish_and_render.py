@@ -28,7 +28,7 @@ def published() -> Iterator[list[dict[str, Any]]]:
     out: list[dict[str, Any]] = []
     if settings.ROSTRA.redis_url:
         pubsub = bus._redis().pubsub()
-        pubsub.subscribe(bus.CHANNEL)
+        pubsub.subscribe(bus.channel())
         pubsub.get_message(timeout=1)
         yield out
         while (m := pubsub.get_message(timeout=0.5)) is not None:

@@ -39,7 +39,7 @@ from rostra.api.http import (
     token_of,
     viewer_of,
 )
-from rostra.core.errors import ValidationError
+from rostra.core.errors import NotFound, ValidationError
 from rostra.core.images import read_upload
 from rostra.core.pagination import Page, paginate
 from rostra.posts import featured_tags as featured
@@ -271,7 +271,16 @@ def update_credentials(request: HttpRequest) -> dict[str, Any]:
 def lookup(request: HttpRequest, acct: str = "") -> dict[str, Any]:
     if not acct.strip():
         raise ApiError(400, "Missing required parameter: acct")
-    return entities.account(account_queries.lookup(acct, settings.ROSTRA.domain))
+    try:
+        return entities.account(account_queries.lookup(acct, settings.ROSTRA.domain))
+    except NotFound:
+        viewer = viewer_of(request)
+        if viewer is None or not flag(request, "resolve") or "@" not in acct.strip().lstrip("@"):
+            raise
+    found = search_queries.resolve(viewer, acct, remote=True).account  # fetched from its server, rate-limited
+    if found is None:
+        raise NotFound("No such account.")
+    return entities.account(found)
 
 
 @router.get("/v1/accounts/relationships", response=list[schemas.Relationship], auth=Scoped("read:follows"), summary="How you stand towards the accounts id[]")
@@ -293,11 +302,17 @@ def familiar_followers(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/v1/accounts/search", response=list[schemas.Account], auth=Scoped("read:accounts"), summary="Search accounts by name or handle")
 def search(request: HttpRequest, q: str = "", limit: int = ACCOUNTS_LIMIT, offset: int = 0) -> list[dict[str, Any]]:
     viewer = account_of(request)
-    flag(request, "resolve")  # accepted; there is no federation to resolve from
+    resolve = flag(request, "resolve")
     only_followed = flag(request, "following")
     limit = max(1, min(ACCOUNTS_MAX, limit))
     offset = max(0, offset)
     found = search_queries.search_accounts(viewer, q, limit=offset + limit if not only_followed else search_queries.MAX_RESULTS)
+    handle = q.strip().lstrip("@").lower()
+    if resolve and offset == 0 and "@" in handle and all(a.acct.lower() != handle for a in found):
+        # A handle not known here is fetched from its server (rate-limited; nothing on failure).
+        fetched = search_queries.resolve(viewer, q, remote=True).account
+        if fetched is not None and all(a.pk != fetched.pk for a in found):
+            found.insert(0, fetched)
     if only_followed:
         followed = account_queries.followed_ids(viewer, [a.pk for a in found])
         found = [a for a in found if a.pk in followed]

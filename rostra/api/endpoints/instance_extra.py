@@ -43,7 +43,7 @@ class TermsOfService(Schema):
     succeeded_by: str | None
 
 
-class DomainBlock(Schema):
+class DomainBlock(Schema):  # served by rostra.federation.admin_api (the instance policy)
     domain: str
     digest: str
     severity: str
@@ -113,13 +113,6 @@ def terms_of_service(request: HttpRequest) -> Any:
 )
 def translation_languages(request: HttpRequest) -> dict[str, list[str]]:
     return {}
-
-
-@router.get(
-    "/v1/instance/domain_blocks", response=list[DomainBlock], auth=None, summary="Blocked domains ([]: no federation yet)"
-)
-def domain_blocks(request: HttpRequest) -> list[dict[str, Any]]:
-    return []
 
 
 @router.get("/v1/instance/languages", response=list[Language], auth=None, summary="The languages posts may be written in")

@@ -15,7 +15,7 @@ from ninja import Router, Schema
 
 from rostra.accounts import queries as account_queries
 from rostra.api import entities, schemas
-from rostra.api.http import ApiError, Scoped, account_of, as_list, body_params, form_body_openapi
+from rostra.api.http import ApiError, Scoped, account_of, as_list, body_params, form_body_openapi, parse_bool
 from rostra.core.ids import parse_id
 from rostra.moderation import actions as moderation
 from rostra.moderation.gate import active_policy
@@ -119,6 +119,7 @@ def create_report(request: HttpRequest) -> dict[str, Any]:
     if account_id is None:
         raise ApiError(422, "Validation failed: account_id is missing or not an account id")
     category = rostra_category(str(data.get("category") or ""), as_list(data.get("rule_ids")))
+    forward = bool(parse_bool(data.get("forward"), "forward", default=False))
     target = account_queries.get_account(account_id)
     status_ids = list(dict.fromkeys(as_list(data.get("status_ids"))))
     if len(status_ids) > MAX_STATUSES:
@@ -133,6 +134,8 @@ def create_report(request: HttpRequest) -> dict[str, Any]:
         category=category,
         comment=str(data.get("comment") or ""),
         evidence_post_ids=[p.pk for p in posts[1:]],
+        forward=forward,
     )
     rep.account = target
-    return report_entity(rep)
+    # Forwarded: sent to the reported account's own server (a remote one) as a Flag
+    return {**report_entity(rep), "forwarded": forward and not target.is_local}

@@ -1,8 +1,9 @@
 """Search: ``GET /api/v2/search`` (accounts, statuses, hashtags); see docs/api-compatibility.md.
 
 Statuses are found by full text (``rostra.search.queries.search_posts``: SQLite FTS5 or a
-PostgreSQL GIN index), always through the visibility door. A local profile or post URL, or a
-local ``@user@domain`` handle, resolves to that account or post.
+PostgreSQL GIN index), always through the visibility door. A profile or post URL, or an
+``@user@domain`` handle, resolves to that account or post (another server's only with
+``resolve=true``, for signed-in people: ``rostra.search.remote``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def search_v2(request: HttpRequest) -> dict[str, Any]:
     limit = query_int(request, "limit", default=DEFAULT_LIMIT, lo=1, hi=MAX_LIMIT)
     out: dict[str, Any] = {"accounts": [], "statuses": [], "hashtags": []}
 
-    # A pasted URL or a local handle names one thing: answer with it alone, as Mastodon does.
-    found = search.resolve(viewer, q)
+    # A pasted URL or a handle names one thing: answer with it alone, as Mastodon does. With
+    # resolve=true another server's URL or handle is fetched (rate-limited; nothing found on failure).
+    found = search.resolve(viewer, q, remote=resolve)
     if found.account is not None or found.post is not None or search.is_url(q):
         if found.account is not None and kind in ("", "accounts"):
             out["accounts"] = [entities.account(found.account)]

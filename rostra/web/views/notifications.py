@@ -27,6 +27,7 @@ KIND_STYLE: dict[str, tuple[str, str]] = {
     Kind.FOLLOW: ("user-plus", "followed you"),
     Kind.FOLLOW_REQUEST: ("lock", "asked to follow you"),
     Kind.POLL: ("check", "ran a poll that has ended"),
+    Kind.MOVE: ("user-plus", "moved to a new account; your follow moved with it"),
     Kind.MODERATION: ("warning", ""),
     Kind.APPEAL_DECIDED: ("check", ""),
     Kind.JURY_SUMMONS: ("users", ""),

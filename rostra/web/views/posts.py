@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rostra.accounts.models import Account
 from rostra.core.errors import NotFound, ValidationError
 from rostra.core.ids import parse_id
+from rostra.portability.queries import moved_post_location
 from rostra.posts import actions as posts
 from rostra.posts import policies
 from rostra.posts.models import Post, Visibility
@@ -41,8 +42,9 @@ def _post_id(raw: Any) -> int:
 
 
 def _check_author(post: Post, username: str) -> None:
-    # The URL names the author; a post under someone else's name does not exist there.
-    if post.author.username.lower() != username.lower():
+    # The URL names the author (user, or user@domain for a remote one); a post under someone
+    # else's name does not exist there.
+    if post.author.acct.lower() != username.lower():
         raise NotFound("No such post.")
 
 
@@ -68,6 +70,8 @@ def thread_page(request: HttpRequest, username: str, post_id: str) -> HttpRespon
     account = viewer(request)
     post = get_post(account, post_id)
     _check_author(post, username)
+    if (moved := moved_post_location(post)) is not None:  # its author moved: the post lives on there
+        return HttpResponsePermanentRedirect(moved)
     if post.repost_of_id is not None and post.repost_of is not None:
         return HttpResponseRedirect(post_url(post.repost_of))
     ancestors, descendants = thread(account, post)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -21,10 +22,24 @@ from rostra.web.views.common import more_url, page_request, render_timeline
 TABS = {"posts": "Posts", "with_replies": "Posts and replies", "media": "Media"}
 
 
+def _remote_profile_url(account: Account) -> str:
+    """Where a remote account's own server shows its profile ("" for a local account). Read
+    through the ``remote_actor`` relation: nothing is fetched."""
+    if account.is_local:
+        return ""
+    try:
+        actor = account.remote_actor
+    except ObjectDoesNotExist:
+        return ""
+    url = str(actor.url or actor.uri or "")
+    return url if url.startswith(("https://", "http://")) else ""
+
+
 def _profile_context(request: HttpRequest, account: Account, tab: str) -> dict[str, object]:
     me_ = viewer(request)
     return {
         "account": account,
+        "remote_profile_url": _remote_profile_url(account),
         "rel": account_queries.relationship(me_, account),
         "tab": tab,
         "tabs": TABS,
@@ -36,7 +51,7 @@ def _profile(tab: str) -> Callable[[HttpRequest, str], HttpResponse]:
     @require_GET
     @domain_errors
     def view(request: HttpRequest, username: str) -> HttpResponse:
-        account = account_queries.get_local_account(username)
+        account = account_queries.get_account_by_acct(username)
         me_ = viewer(request)
         page = timelines.profile(me_, account, page_request(request), with_replies=tab == "with_replies", media_only=tab == "media")
         template = "rostra/profile_media.html" if tab == "media" else "rostra/profile.html"
@@ -56,7 +71,7 @@ def _graph(direction: str) -> Callable[[HttpRequest, str], HttpResponse]:
     @require_GET
     @domain_errors
     def view(request: HttpRequest, username: str) -> HttpResponse:
-        account = account_queries.get_local_account(username)
+        account = account_queries.get_account_by_acct(username)
         lister = account_queries.followers if direction == "followers" else account_queries.following
         page = lister(viewer(request), account, page_request(request))
         ctx = {**_profile_context(request, account, direction), "people": page.items, "more_url": more_url(request, page.next_max_id), "direction": direction}
@@ -79,16 +94,16 @@ def _relationship_button(act: Callable[[Account, Account], object], done: str) -
     @account_required
     def view(request: HttpRequest, username: str) -> HttpResponse:
         account = me(request)
-        target = account_queries.get_local_account(username)
+        target = account_queries.get_account_by_acct(username)
         result = act(account, target)
-        message = done.format(name=f"@{target.username}")
+        message = done.format(name=f"@{target.acct}")
         if result == "requested":
-            message = f"Follow request sent to @{target.username}."
+            message = f"Follow request sent to @{target.acct}."
         if is_htmx(request):
             rel = account_queries.relationship(account, target)
             return toast(render(request, "rostra/partials/relationship.html", {"account": target, "rel": rel}), message)
         messages.success(request, message)
-        return back(request, f"/@{target.username}")
+        return back(request, f"/@{target.acct}")
 
     return view
 
@@ -107,10 +122,10 @@ unmute = _relationship_button(accounts.unmute, "You unmuted {name}.")
 def note(request: HttpRequest, username: str) -> HttpResponse:
     """Save (or, when empty, remove) the signed-in person's private note on a profile."""
     account = me(request)
-    target = account_queries.get_local_account(username)
+    target = account_queries.get_account_by_acct(username)
     accounts.set_account_note(account, target, request.POST.get("comment", ""))
-    messages.success(request, f"Your private note on @{target.username} is saved.")
-    return back(request, f"/@{target.username}")
+    messages.success(request, f"Your private note on @{target.acct} is saved.")
+    return back(request, f"/@{target.acct}")
 
 
 @require_POST
@@ -118,9 +133,9 @@ def note(request: HttpRequest, username: str) -> HttpResponse:
 @account_required
 def remove_follower(request: HttpRequest, username: str) -> HttpResponse:
     account = me(request)
-    follower = account_queries.get_local_account(username)
+    follower = account_queries.get_account_by_acct(username)
     accounts.remove_follower(account, follower)
-    message = f"@{follower.username} no longer follows you."
+    message = f"@{follower.acct} no longer follows you."
     if is_htmx(request):
         return toast(HttpResponse(""), message)
     messages.success(request, message)

@@ -58,12 +58,15 @@ def report(request: HttpRequest) -> HttpResponse:
     # Parse and authorise: the target must be something the reporter can see.
     reporter = me(request)
     target = _report_target(request, reporter)
-    values: dict[str, Any] = {"category": "", "comment": "", "evidence": set()}
+    values: dict[str, Any] = {"category": "", "comment": "", "evidence": set(), "forward": False}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         raw_evidence = request.POST.getlist("evidence")
         evidence = [parse_id(x) for x in raw_evidence]
-        values = {"category": request.POST.get("category", ""), "comment": request.POST.get("comment", ""), "evidence": {e for e in evidence if e}}
+        values = {
+            "category": request.POST.get("category", ""), "comment": request.POST.get("comment", ""), "evidence": {e for e in evidence if e},
+            "forward": request.POST.get("forward") == "1" and not target.account.is_local,  # to a remote's moderators
+        }
         try:
             if any(e is None for e in evidence):
                 raise ValidationError("Evidence must be posts by the reported account that you can see.", field="evidence")
@@ -75,6 +78,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 category=values["category"],
                 comment=values["comment"],
                 evidence_post_ids=[e for e in evidence if e is not None],
+                forward=values["forward"],
             )
         except ValidationError as exc:
             errors = _field_errors(exc)

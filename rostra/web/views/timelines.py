@@ -109,10 +109,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if q:
         req = page_request(request)
         posts = search.search_posts(account, q, req)
+        people = search.search_accounts(account, q) if not req.max_id else []
+        found_cards = cards(posts.items, account)
+        if not req.max_id:
+            # A pasted post or profile URL, or a handle: found here, or (signed in) fetched from its server.
+            found = search.resolve(account, q, remote=account is not None)
+            if found.account is not None and all(a.pk != found.account.pk for a in people):
+                people.insert(0, found.account)
+            if found.post is not None:
+                found_cards = [*cards([found.post], account), *found_cards]
         ctx.update(
-            accounts=search.search_accounts(account, q) if not req.max_id else [],
+            accounts=people,
             hashtags=search.search_hashtags(q) if not req.max_id else [],
-            cards=cards(posts.items, account),
+            cards=found_cards,
             more_url=more_url(request, posts.next_max_id),
         )
         if is_htmx(request) and req.max_id:
