@@ -160,12 +160,14 @@ def report(
             earlier.evidence_post_ids = list(dict.fromkeys([*earlier.evidence_post_ids, *evidence]))
             earlier.category = category
             earlier.case = case
-            earlier.save(update_fields=["comment", "evidence_post_ids", "category", "case"])
+            earlier.forwarded = earlier.forwarded or (forward and not target.is_local)
+            earlier.save(update_fields=["comment", "evidence_post_ids", "category", "case", "forwarded"])
             if forward and not target.is_local:
                 events.emit("report.forwarded", report_id=earlier.pk)
             return earlier
         rep = Report.objects.create(
-            reporter=reporter, account=target, post=post, evidence_post_ids=evidence, category=category, comment=comment, case=case, created_at=when
+            reporter=reporter, account=target, post=post, evidence_post_ids=evidence, category=category, comment=comment, case=case, created_at=when,
+            forwarded=forward and not target.is_local,
         )
         Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
         if forward and not target.is_local:

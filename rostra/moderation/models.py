@@ -125,6 +125,7 @@ class Report(OpaqueIdModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    forwarded = models.BooleanField(default=False)  # also sent to the remote account's own server (a Flag)
 
     class Meta:
         indexes = [models.Index(fields=["reporter", "-created_at"], name="report_reporter_idx")]

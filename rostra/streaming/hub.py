@@ -46,6 +46,7 @@ from rostra.posts.queries import (
 from rostra.timelines import conversations, lists
 from rostra.timelines.filters import apply_filters
 from rostra.timelines.models import Filter
+from rostra.timelines.queries import silenced_from
 
 log = logging.getLogger("rostra.streaming")
 
@@ -431,6 +432,10 @@ def _render_post(post_id: int, targets: list[tuple[Subscriber, list[Stream]]], v
             if any((s.name not in ("user", "list")) == public_only for s in streams):
                 wanted[public_only].add(sub.auth.account_id)
     payloads: dict[tuple[int | None, bool], str] = {}
+    post = Post.objects.filter(pk=post_id).only("pk", "author_id").first()
+    if post is not None:
+        # A silenced domain's posts reach the public streams of its authors' followers only.
+        wanted[True] -= silenced_from(post, wanted[True])
     for public_only, account_ids in wanted.items():
         signed_in = {a: viewers[a] for a in account_ids if a is not None}
         if signed_in:

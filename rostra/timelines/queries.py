@@ -32,6 +32,18 @@ def set_silenced_authors(fn: Callable[[], Q | None] | None) -> None:
     _silenced_authors = fn
 
 
+def silenced_from(post: Post, viewer_ids: Iterable[int | None]) -> set[int | None]:
+    """Of ``viewer_ids`` (None: an anonymous reader), those who must not see ``post`` on a public
+    surface because its author's domain is silenced and they do not follow the author: the
+    streaming public and hashtag streams ask this, as the public timelines ask ``_public_base``."""
+    silenced = _silenced_authors() if _silenced_authors is not None else None
+    ids = set(viewer_ids)
+    if silenced is None or not ids or not Post.objects.filter(pk=post.pk).filter(silenced).exists():
+        return set()
+    followers = set(Follow.objects.filter(target_id=post.author_id, follower_id__in=[i for i in ids if i is not None]).values_list("follower_id", flat=True))
+    return {i for i in ids if i is None or i not in followers}
+
+
 def _public_base(viewer: Account | None) -> QuerySet[Post]:
     # Limited-reach posts stay off every public surface; reposts are not shown twice.
     qs = without_muted(visible_posts(viewer), viewer).filter(

@@ -39,6 +39,10 @@ def test_list_and_get_reports(world, admin_token, reported):
     assert [s["id"] for s in rep["statuses"]] == [str(reported.post_id), str(reported.evidence_post_ids[0])]
     assert rep["rules"][0]["text"] and rep["assigned_account"] is None and rep["action_taken_by_account"] is None
     assert c.get(f"/api/v1/admin/reports/{reported.pk}").json() == rep
+    assert rep["forwarded"] is False  # a local account's report is never forwarded
+    reported.forwarded = True  # (as the reports API stores it when forward=true names a remote account)
+    reported.save(update_fields=["forwarded"])
+    assert c.get(f"/api/v1/admin/reports/{reported.pk}").json()["forwarded"] is True
     assert c.get("/api/v1/admin/reports", {"resolved": "true"}).json() == []
     assert len(c.get("/api/v1/admin/reports", {"target_account_id": str(world.alice.pk)}).json()) == 1
     assert c.get("/api/v1/admin/reports", {"account_id": str(world.dave.pk)}).json() == []

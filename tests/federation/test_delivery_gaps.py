@@ -146,6 +146,7 @@ def test_a_forwarded_report_is_a_flag_from_the_instance_actor_without_the_report
     run_tasks()
     report = Report.objects.get(pk=int(r.json()["id"]))
     assert report.reporter_id == bob.pk  # kept here, for the moderators here
+    assert report.forwarded  # remembered: the admin API's report says so too
     post_uris = [RemotePost.objects.get(post=p).uri for p in (first, second)]
     delete_account(bob.user, PASSWORD)  # bob leaves before it is sent: the instance still sends it
     run_tasks()

@@ -314,8 +314,20 @@ def test_a_silenced_domain_leaves_public_timelines_except_for_followers(world, r
     assert seen(world.alice)  # she follows zoe
     assert not any(p.pk == post.pk for p in timelines.hashtag(world.bob, "gardening", req).items)
     assert visible_posts(world.bob).filter(pk=post.pk).exists()  # still reachable, just not pushed
+    # The streaming public and hashtag streams agree with the timelines
+    from rostra.streaming.hub import Auth, Stream, Subscriber, matches, render
+
+    def streamed() -> set[int | None]:
+        msg = {"event": "update", "post_id": post.pk, "users": [], "channels": ["public", "public:remote", "hashtag:gardening"], "lists": []}
+        subs = [Subscriber(auth=Auth(None, who.pk if who else None, frozenset({"read"})), streams={Stream("public"), Stream("hashtag", "gardening")})
+                for who in (None, world.bob, world.alice)]
+        deliveries, _ = render(msg, [(s, m) for s in subs if (m := matches(s, msg))])
+        return {sub.auth.account_id for sub, _, _ in deliveries}
+
+    assert streamed() == {world.alice.pk}
     policy.unblock_domain(None, "127.0.0.2")
     assert seen(None)
+    assert streamed() == {None, world.bob.pk, world.alice.pk}
 
 
 def test_follows_from_a_silenced_domain_need_approval(world, remote, process) -> None:

@@ -79,7 +79,7 @@ def report_fields(rep: Report) -> dict[str, Any]:
         "action_taken_at": entities.timestamp(rep.resolved_at),
         "category": mastodon_category(rep.category)[0],
         "comment": rep.comment,
-        "forwarded": False,
+        "forwarded": rep.forwarded,
         "created_at": entities.timestamp(rep.created_at),
     }
 
@@ -138,4 +138,4 @@ def create_report(request: HttpRequest) -> dict[str, Any]:
     )
     rep.account = target
     # Forwarded: sent to the reported account's own server (a remote one) as a Flag
-    return {**report_entity(rep), "forwarded": forward and not target.is_local}
+    return report_entity(rep)
