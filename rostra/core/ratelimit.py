@@ -50,7 +50,8 @@ DEFAULT_RULES: dict[str, tuple[int, int]] = {
     "media": (30, 1800),  # media uploads, per account
     "delete": (30, 1800),  # post deletions and un-reposts, per account
     "inbox_domain": (3000, 300),  # activities POSTed to the inboxes, per sending domain (E5; rostra.federation.inbox)
-    "resolve": (30, 300),  # fetching accounts and posts from other servers (search, /authorize_interaction), per account
+    "resolve": (30, 300),
+    "restore": (3, 86400),  # account archives restored from the web, per account (rostra.portability.restore)  # fetching accounts and posts from other servers (search, /authorize_interaction), per account
 }
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -163,6 +163,8 @@ def _post_audience(post: Post) -> set[str]:
     mentioned = _inboxes(m.account_id for m in post.mention_rows.all() if m.account_id not in blockers)
     if post.visibility == Visibility.DIRECT:
         return mentioned
+    if post.visibility == Visibility.PRIVATE:
+        return _remote_followers_inboxes(post.author_id) | mentioned  # followers only: nobody else, as Mastodon
     if post.in_reply_to is not None and not post.in_reply_to.author.is_local and post.in_reply_to.author_id not in blockers:
         mentioned |= _inboxes([post.in_reply_to.author_id])  # the person answered hears of it
     quoted_author = Post.objects.filter(pk=post.quote_of_id or 0).values_list("author_id", flat=True).first()

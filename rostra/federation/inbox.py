@@ -26,7 +26,7 @@ from rostra.accounts.models import Account
 from rostra.core import outbound, ratelimit
 from rostra.federation import actions, fetching, policy, queries, uris
 from rostra.federation.models import MAX_ID_LENGTH, InboxItem, InboxState
-from rostra.federation.signatures import SignatureError, key_owner, verify_request
+from rostra.federation.signatures import SignatureError, claimed_key_id, key_owner, verify_request
 
 MAX_BODY_BYTES = 1_000_000
 REFETCH_EVERY = timedelta(minutes=10)  # a kept key that fails to verify is fetched again at most this often
@@ -64,7 +64,19 @@ def receive(
     if content_type.split(";", 1)[0].strip().lower() not in ACCEPTED_TYPES:
         raise Refused(415, "Send activities as application/activity+json or application/ld+json.")
     activity = parse_activity(body)
-    admit(actor_id(activity))  # instance policy and the backlog, before any key is fetched
+    actor = actor_id(activity)
+    if _host(activity["id"]) != _host(actor):
+        # Deduplication is by id: an id on another server could claim that server's activity
+        # (say its account Delete) in advance and have the real one dropped as a replay.
+        raise Refused(400, "The activity's id must be on its actor's server.")
+    admit(actor)  # instance policy and the backlog, before any key is fetched
+    try:
+        claimed = claimed_key_id(headers)
+    except SignatureError as exc:
+        raise Refused(401, f"The HTTP signature is not valid: {exc}") from None
+    if claimed and _host(claimed) != _host(actor):
+        # Checked before any key is fetched: a forged keyId cannot make us fetch from anywhere.
+        raise Refused(401, "The signing key is not on the activity's actor's server.")
     key_id, owner = _verified_signer(method, path, scheme, headers, body)
     if owner != actor_id(activity):
         raise Refused(401, "The signing key does not belong to the activity's actor.")

@@ -404,7 +404,10 @@ def on_create(actor: Account, activity: dict[str, Any]) -> str:
                 refused = exc
             else:
                 url = note.get("url")
-                RemotePost.objects.create(post=post, uri=note["id"], url=url[:2048] if isinstance(url, str) else "")
+                # Its page address is kept only on its own host: a note naming another server's
+                # post as its url must never be found by that address (C4/C6).
+                own_url = isinstance(url, str) and host_of(url) == host_of(note["id"])
+                RemotePost.objects.create(post=post, uri=note["id"], url=url[:2048] if own_url and isinstance(url, str) else "")
                 remote_media.attach(post, note)  # the rows now; their files are fetched after commit
                 if question is not None:
                     federated_posts.write_remote_poll(post, question)

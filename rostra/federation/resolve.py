@@ -159,7 +159,10 @@ def fetch_post(uri: str) -> Post:
 
 
 def _stored_by_url(url: str) -> Post | None:
-    row = RemotePost.objects.select_related("post").filter(url=url).first() if url else None
+    if not url:
+        return None
+    # Only a post whose author lives on the URL's host (its url was kept only there, too)
+    row = RemotePost.objects.select_related("post__author").filter(url=url, post__author__domain=host_of(url)).first()
     return row.post if row is not None else None
 
 

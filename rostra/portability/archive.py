@@ -109,6 +109,7 @@ class ArchivedPost:
     poll_options: list[str] = field(default_factory=list)
     poll_multiple: bool = False
     poll_ends_at: datetime | None = None
+    moderation: str = ""  # "removed", "held" or "limited" when the old server's moderators said so
 
 
 @dataclass
@@ -301,6 +302,7 @@ def _post(index: int, item: Any, actor: str, media_names: set[str]) -> ArchivedP
         sensitive=note.get("sensitive") is True,
         in_reply_to=_url(note.get("inReplyTo"), "inReplyTo"),
         quote_of=_url(note.get("quoteUri") or note.get("quoteUrl"), "quoteUri"),
+        moderation=str(source.get("rostra:moderation") or "")[:16],
     )
     languages = note.get("contentMap")
     if isinstance(languages, dict) and languages:

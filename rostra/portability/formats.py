@@ -279,6 +279,10 @@ def activity(
         + [{"type": "Mention", "href": actor_url(a), "name": f"@{acct(a)}"} for a in mentions],
     }
     note["source"] = {"content": post.text, "mediaType": "text/plain"}
+    if post.moderation_state != "published":
+        # What the moderators here decided travels with it: a restore never publishes a post that
+        # was removed, held for review or limited (rostra.portability.restore).
+        note["source"]["rostra:moderation"] = post.moderation_state
     if poll is not None:
         note["type"] = "Question"
         note.update(_poll_fields(poll))

@@ -38,6 +38,7 @@ from rostra.portability.models import ImportedPost, ImportKind
 from rostra.posts import actions as posts
 from rostra.posts.history import HistoricDraft, Refused, check_historic, import_post
 from rostra.posts.models import Media, ModerationState, Post
+from rostra.posts.policies import can_quote
 from rostra.posts.queries import visible_posts
 
 log = logging.getLogger("rostra.portability")
@@ -79,6 +80,8 @@ def restore_account(account: Account, path: Path) -> RestoreReport:
         raise ValidationError("An archive can only be restored into a local account.", field="username")
     if account.suspended_at is not None:
         raise PermissionDenied("This account is suspended.")
+    if account.moved_to_id is not None:
+        raise PermissionDenied("This account has moved: restore the archive into the account it moved to.")
     archive = archives.read_archive(path)
     stored: list[str] = []  # image files written, deleted again if the restore fails
     report = RestoreReport()
@@ -157,6 +160,11 @@ def _local_post(account: Account, url: str, mapping: dict[str, Post]) -> Post | 
     return visible_posts(account).filter(pk=address.post_id, repost_of__isnull=True).first()
 
 
+def _quotable(account: Account, post: Post | None) -> Post | None:
+    """The quoted post, if the quote policy lets this account quote it (as for a new post)."""
+    return post if post is not None and can_quote(account, post) else None
+
+
 def _posts(account: Account, archive: Archive, stored: list[str], report: RestoreReport) -> dict[str, Post]:
     mapping: dict[str, Post] = {}
     taken = dict(ImportedPost.objects.filter(old_uri__in=[p.old_uri for p in archive.posts]).values_list("old_uri", "account_id"))
@@ -189,12 +197,15 @@ def _restore_post(
         language=item.language,
         edited_at=item.updated,
         in_reply_to=_local_post(account, item.in_reply_to, mapping) if item.in_reply_to else None,
-        quote_of=_local_post(account, item.quote_of, mapping) if item.quote_of else None,
+        quote_of=_quotable(account, _local_post(account, item.quote_of, mapping)) if item.quote_of else None,
         poll_options=item.poll_options,
         poll_multiple=item.poll_multiple,
         poll_ends_at=item.poll_ends_at,
     )
+    draft.limited = item.moderation == ModerationState.LIMITED
     reason = check_historic(draft, media_count=len(item.media))
+    if item.moderation in (ModerationState.REMOVED, ModerationState.HELD):
+        reason = "removed by the old server's moderators" if item.moderation == ModerationState.REMOVED else "held for review on the old server"
     if reason:
         report.add("posts_skipped", f"{item.old_uri}: {reason}")
         return None

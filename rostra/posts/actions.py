@@ -66,9 +66,10 @@ def resolve_mention_url(username: str, domain: str) -> str | None:
     return f"/@{account.username}" if account else None
 
 
-def _mentioned_accounts(usernames: Sequence[tuple[str, str]]) -> list[Account]:
+def _mentioned_accounts(usernames: Sequence[tuple[str, str]], *, look_up: bool = True) -> list[Account]:
     """The accounts the text mentions: local ones, and remote ones known here or found now
-    (``remote_mentions``: may store a remote account, never anything of the post)."""
+    (``remote_mentions``: may store a remote account, never anything of the post).
+    ``look_up=False``: remote ones only if known here (a restored archive looks nothing up)."""
     local = [u for u, d in usernames if not d or d == settings.ROSTRA.domain][:MAX_MENTIONS]
     remote = [(u, d) for u, d in usernames if d and d != settings.ROSTRA.domain][:MAX_MENTIONS]
     found: list[Account] = []
@@ -78,7 +79,8 @@ def _mentioned_accounts(usernames: Sequence[tuple[str, str]]) -> list[Account]:
             q |= Q(username__iexact=name)
         found = list(Account.objects.filter(q, domain="", suspended_at__isnull=True))
     if remote:
-        found += [a for a in remote_mentions.find(remote).values() if all(a.pk != f.pk for f in found)]
+        remote_found = remote_mentions.find(remote) if look_up else remote_mentions.known(remote)
+        found += [a for a in remote_found.values() if all(a.pk != f.pk for f in found)]
     return found[:MAX_MENTIONS]
 
 

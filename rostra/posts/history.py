@@ -26,7 +26,7 @@ from rostra.core.text import parse
 from rostra.moderation.gate import record as record_decision
 from rostra.moderation.gate import screen_post
 from rostra.posts.actions import MAX_MEDIA, MAX_MENTIONS, _check_text, _held, _mentioned_accounts, _render, _set_tags
-from rostra.posts.models import Media, Mention, Post, QuoteState, Visibility
+from rostra.posts.models import Media, Mention, ModerationState, Post, QuoteState, Visibility
 from rostra.posts.polls import PollDraft, check_poll
 from rostra.posts.polls import write_poll as _write_poll
 
@@ -52,6 +52,7 @@ class HistoricDraft:
     poll_options: Sequence[str] = ()
     poll_multiple: bool = False
     poll_ends_at: datetime | None = None
+    limited: bool = False  # the old server's moderators limited it: it stays off public surfaces
 
 
 def check_historic(draft: HistoricDraft, *, media_count: int | None = None) -> str:
@@ -87,7 +88,7 @@ def import_post(author: Account, draft: HistoricDraft) -> Post:
         raise Refused(f"breaks the rule on {decision.category.replace('_', ' ')}")
     created = min(draft.created_at, now())
     parsed = parse(text)
-    mentions = _mentioned_accounts(parsed.mentions)
+    mentions = _mentioned_accounts(parsed.mentions, look_up=False)  # history: nothing fetched from other servers
     parent = draft.in_reply_to
     with transaction.atomic():
         post = Post.objects.create(
@@ -104,7 +105,7 @@ def import_post(author: Account, draft: HistoricDraft) -> Post:
             thread_id=(parent.thread_id or parent.pk) if parent else None,
             quote_of=draft.quote_of,
             quote_state=QuoteState.ACCEPTED if draft.quote_of else "",
-            moderation_state=decision.state,
+            moderation_state=ModerationState.LIMITED if draft.limited and decision.state == ModerationState.PUBLISHED else decision.state,
             moderation_label=decision.label,
             created_at=created,
             edited_at=min(draft.edited_at, now()) if draft.edited_at and draft.edited_at > created else None,

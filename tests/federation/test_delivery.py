@@ -524,3 +524,17 @@ def test_local_unlikes_and_unblocks_send_nothing(run_tasks, alice) -> None:
     accounts.unblock(alice, dave)
     run_tasks()
     assert rows() == []
+
+
+def test_a_followers_only_quote_never_goes_to_the_unmentioned_author(run_tasks, alice, remote, other) -> None:
+    """As Mastodon: the person quoted hears of a public or unlisted post; a followers-only one goes
+    to followers (and the people it mentions: a reply mentions the person answered) only."""
+    bob = remote.account("bob")
+    follow(other.account("dora"), alice)
+    theirs = Post.objects.create(author=bob, text="from afar", content_html="<p>from afar</p>", created_at=clock.now(), visibility="public")
+    RemotePost.objects.create(post=theirs, uri=f"{remote.base}/users/bob/statuses/9")
+    mine = make_post(alice, "just between my followers", visibility="private", quote_of_id=theirs.pk)
+    run_tasks()
+    assert mine.quote_of_id == theirs.pk and not mine.mention_rows.exists()
+    create = rows(activity__activity_type="Create")
+    assert {r.inbox for r in create} == {f"{other.base}/inbox"}  # dora's server; not bob's

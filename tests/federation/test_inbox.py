@@ -308,3 +308,21 @@ def test_a_local_actor_signing_with_its_own_key_is_accepted(world, key_pair) -> 
         "/users/alice/inbox", body_of(activity(actor)), key_id=uris.key_id("bob"), private_pem=actions.private_key_pem(world.bob)
     )
     assert response.status_code == 202
+
+
+def test_an_activity_id_on_another_server_is_400_so_it_cannot_be_claimed_in_advance(world, known_remote, key_pair) -> None:
+    """Replays are recognised by id: an id on another server (its account Delete, say) must not be
+    stored by a sender who is not there, or the real activity would later be dropped as a replay."""
+    claimed = activity(id="https://victim.example/users/bob#delete")
+    response = post("/users/alice/inbox", body_of(claimed), private_pem=key_pair[0])
+    assert response.status_code == 400 and "actor's server" in response.json()["error"]
+    _nothing_stored()
+
+
+def test_a_key_on_another_host_than_the_actor_is_401_before_anything_is_fetched(world, fake_remote, key_pair) -> None:
+    actor = fake_remote.serve_actor("zed", key_pair[1])
+    forged_key = "https://victim.example/users/x#main-key"  # a keyId elsewhere: never fetched
+    response = post("/users/alice/inbox", body_of(activity(actor)), key_id=forged_key, private_pem=key_pair[0])
+    assert response.status_code == 401 and "signing key" in response.json()["error"]
+    assert fake_remote.requests == [] and not RemoteKey.objects.exists()
+    _nothing_stored()

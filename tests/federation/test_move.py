@@ -13,6 +13,7 @@ moves itself and the target (fetched fresh) lists it as an alias.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -364,6 +365,20 @@ def test_a_move_needs_the_two_factor_code_when_it_is_on(world) -> None:
     moving.move_to(alice.user, "@alice2", PASSWORD, recovery[0])
     alice.refresh_from_db()
     assert alice.moved_to == new
+
+
+def test_password_and_code_guesses_on_the_move_page_are_limited_like_sign_ins(world, client_for, settings) -> None:
+    """A stolen session must not help guess the password (or the code): the move page counts
+    failures against the account's sign-in limit and refuses with 429 over it."""
+    settings.ROSTRA = dataclasses.replace(settings.ROSTRA, rate_limits="login_account=2/1h")
+    new = make_account("alice2")
+    moving.add_alias(new, "@alice")
+    client = client_for(world.alice)
+    answers = [client.post("/settings/move", {"handle": "@alice2", "password": "guess"}).status_code for _ in range(3)]
+    assert answers == [400, 400, 429]
+    assert client.post("/settings/move", {"handle": "@alice2", "password": PASSWORD}).status_code == 429
+    world.alice.refresh_from_db()
+    assert world.alice.moved_to is None
 
 
 def test_the_move_page_refuses_with_messages_and_moves(world, client_for) -> None:

@@ -311,6 +311,22 @@ def test_create_note_stores_a_post_with_mentions_tags_reply_and_notifications(wo
     assert Decision.objects.get(post=post).source == "remote"
 
 
+def test_a_notes_url_on_another_host_is_not_kept_so_it_cannot_stand_in_for_that_post(world, remote, process) -> None:
+    """C4/C6: a note naming another server's post as its ``url`` must never be found by it."""
+    from rostra.federation import resolve
+
+    zoe = remote.actor("zoe")
+    victim = "https://victim.example/@bob/1"
+    spoof = remote.note(zoe, url=victim)
+    own = remote.note(zoe, url=f"{remote.base}/@zoe/2")
+    for note in (spoof, own):
+        assert process(remote.send(zoe, "Create", note)).state == InboxState.PROCESSED
+    assert RemotePost.objects.get(uri=spoof["id"]).url == ""
+    assert RemotePost.objects.get(uri=own["id"]).url == f"{remote.base}/@zoe/2"
+    assert resolve._stored_by_url(victim) is None
+    assert resolve._stored_by_url(f"{remote.base}/@zoe/2") == _post_of(own)
+
+
 def test_mentions_of_known_remote_accounts_are_kept_and_unknown_ones_are_not_fetched(world, remote, process) -> None:
     zoe, yan = remote.actor("zoe"), remote.actor("yan")
     actors.resolve(yan)  # yan is known here; nobody knows "xia"

@@ -193,6 +193,36 @@ def test_moderation_holds_restored_posts_like_any_other(carol_world, media_dir, 
     assert states == {ModerationState.HELD} and report.counts["posts_held"] == len(carol_world)
 
 
+def test_what_the_old_servers_moderators_decided_travels_with_the_posts(world, media_dir, tmp_path):
+    """A post removed or held there is left out; a limited one stays limited; nothing comes back
+    published that the moderators had taken off public view."""
+    kept = make_post(world.carol, "a quiet walk by the river")
+    limited = make_post(world.carol, "a limited thought about rivers")
+    removed = make_post(world.carol, "a removed thought about rivers")
+    held = make_post(world.carol, "a held thought about rivers")
+    for post, state in ((limited, ModerationState.LIMITED), (removed, ModerationState.REMOVED), (held, ModerationState.HELD)):
+        Post.objects.filter(pk=post.pk).update(moderation_state=state)
+    new = _newcomer("carol3")
+    report = restore.restore_account(new, _export(world.carol, tmp_path))
+    restored = {p.text: p.moderation_state for p in Post.objects.filter(author=new)}
+    assert restored == {kept.text: ModerationState.PUBLISHED, limited.text: ModerationState.LIMITED}
+    skipped = " ".join(report.issues)
+    assert "removed by the old server's moderators" in skipped and "held for review on the old server" in skipped
+
+
+def test_a_moved_account_is_not_restored_into(world, media_dir, tmp_path):
+    from rostra.core.errors import PermissionDenied
+
+    make_post(world.carol, "a quiet walk by the river")
+    path = _export(world.carol, tmp_path)
+    new = _newcomer("carol4")
+    Account.objects.filter(pk=new.pk).update(moved_to=world.alice)
+    new.refresh_from_db()
+    with pytest.raises(PermissionDenied, match="has moved"):
+        restore.restore_account(new, path)
+    assert not Post.objects.filter(author=new).exists()
+
+
 def test_old_dates_before_the_id_epoch_still_sort(world, media_dir, tmp_path):
     post = make_post(world.carol, "from long ago")
     Post.objects.filter(pk=post.pk).update(created_at=now().replace(year=2019))

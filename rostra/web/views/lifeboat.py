@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rostra.accounts.models import Account
+from rostra.core import ratelimit
 from rostra.core.errors import Conflict, ValidationError
 from rostra.portability import archive, queries, restore
 from rostra.web.cards import post_url
@@ -39,6 +40,9 @@ def restore_page(request: HttpRequest) -> HttpResponse:
                 raise ValidationError(f"The file is too large: the limit is {archive.MAX_ARCHIVE_BYTES // 1024**3} GB.", field="archive")
             if restore.own_posts_not_imported(account):
                 raise Conflict("Your account already has posts of its own. Restore an archive into a new account (sign up for one), or one that has not posted yet.")
+            verdict = ratelimit.limiter().hit(ratelimit.rules()["restore"], str(account.pk))
+            if not verdict.allowed:
+                raise Conflict("You can restore an archive three times a day. Please try again tomorrow.")
             report = _restore_upload(account, upload)
         except (ValidationError, Conflict) as exc:
             error = exc.message

@@ -16,6 +16,7 @@ from rostra.accounts import moving, twofactor
 from rostra.accounts.models import Account, User
 from rostra.core.errors import ValidationError
 from rostra.web.http import account_required, apply_errors, domain_errors, me
+from rostra.web.views import security as security_views
 
 MOVE_URL = "/settings/move"
 
@@ -79,11 +80,16 @@ def move(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request)
     form = MoveForm(request.POST)
+    # Password and code guesses here count like sign-in guesses: a stolen session must not help.
+    refused = security_views._limited(request, request.user)  # type: ignore[arg-type]
+    if refused is not None:
+        return refused
     if form.is_valid():
         data = form.cleaned_data
         try:
             result = moving.move_to(request.user, data["handle"], data["password"], data["code"])  # type: ignore[arg-type]
         except ValidationError as exc:
+            security_views._count_failure(request.user)  # type: ignore[arg-type]
             apply_errors(form, exc)
         else:
             messages.success(
