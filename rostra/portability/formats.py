@@ -88,6 +88,12 @@ def acct(account: Account) -> str:
 
 
 def actor_url(account: Account) -> str:
+    """An account's address: ours for a local one; a remote one's own actor id (federation's
+    ``RemoteActor``, the ``remote_actor`` relation), never ``/@name`` here, which names a local
+    account of the same name."""
+    if not account.is_local:
+        remote = getattr(account, "remote_actor", None)  # a missing reverse one-to-one raises AttributeError
+        return str(remote.uri) if remote is not None else f"{base_url()}/@{account.acct}"
     return f"{base_url()}/@{account.username}"
 
 

@@ -359,9 +359,9 @@ def test_old_addresses_redirect_to_the_restored_posts(busy, media_dir, tmp_path,
     anon = client_for(None)
     # The new server: /imported?uri=<old URL> → the restored post, through the door.
     response = anon.get(f"/imported?uri={quote(f'{BASE}/@alice/{public.pk}')}")
-    assert response.status_code == 301 and response["Location"] == f"/@alice2/{mapped[f'{BASE}/@alice/{public.pk}']}"
+    assert response.status_code == 302 and response["Location"] == f"/@alice2/{mapped[f'{BASE}/@alice/{public.pk}']}"
     assert anon.get(f"/imported?uri={quote(f'{BASE}/@alice/{direct.pk}')}").status_code == 404  # not for everyone
-    assert client_for(world.bob).get(f"/imported?uri={quote(f'{BASE}/@alice/{direct.pk}')}").status_code == 301
+    assert client_for(world.bob).get(f"/imported?uri={quote(f'{BASE}/@alice/{direct.pk}')}").status_code == 302
     assert anon.get("/imported?uri=https://nowhere.example/@x/1").status_code == 404
     assert anon.get("/imported").status_code == 404
     # The old server, once alice has moved: her post pages send people there.

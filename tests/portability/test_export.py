@@ -224,3 +224,20 @@ def test_a_remote_post_is_named_by_its_own_address(world):
         "https://remote.example/users/zoe/statuses/1",
         f"{BASE}/@zoe@remote.example/{bare.pk}",
     ]
+
+
+def test_a_remote_account_is_named_by_its_own_actor_id_never_by_a_local_name(world):
+    """A mention of remote @alice in the archive must not read as this server's @alice."""
+    from rostra.accounts.models import Account
+    from rostra.core import clock
+    from rostra.federation.models import RemoteActor
+    from rostra.portability import formats
+
+    known = Account.objects.create(username="alice", domain="remote.example")
+    RemoteActor.objects.create(
+        account=known, uri="https://remote.example/users/alice", inbox="https://remote.example/users/alice/inbox", fetched_at=clock.now()
+    )
+    bare = Account.objects.create(username="alice", domain="other.example")
+    assert formats.actor_url(known) == "https://remote.example/users/alice"
+    assert formats.actor_url(bare) == f"{BASE}/@alice@other.example"
+    assert formats.actor_url(world.alice) == f"{BASE}/@alice"

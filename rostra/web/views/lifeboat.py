@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -69,6 +69,7 @@ def _restore_upload(account: Account, upload: UploadedFile) -> restore.RestoreRe
 @require_GET
 @domain_errors
 def imported(request: HttpRequest) -> HttpResponse:
-    """``/imported?uri=<old URL>`` → 301 to the restored post; 404 if unknown or not visible."""
+    """``/imported?uri=<old URL>`` → 302 to the restored post; 404 if unknown or not visible. Not a
+    permanent redirect: what a viewer may see can change, and browsers keep 301s."""
     post = queries.imported_post(viewer(request), request.GET.get("uri", ""))
-    return HttpResponsePermanentRedirect(post_url(post))
+    return HttpResponseRedirect(post_url(post))
