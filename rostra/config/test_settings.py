@@ -20,9 +20,11 @@ from rostra.config.settings import *  # noqa: F403
 from rostra.config.settings import DATABASES, ROSTRA
 
 TESTING = True
-# Parallel test processes share one Redis: each counts rate limits under its own prefix.
-RATE_LIMIT_REDIS_PREFIX = f"rl:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:"
-STREAMING_BUS_CHANNEL = f"rostra:streaming:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# Parallel test processes (xdist workers, and other test runs on the same machine) share one Redis:
+# each counts rate limits under its own prefix and streams on its own channel (Redis pub/sub
+# channels are server-wide, whatever the database number).
+RATE_LIMIT_REDIS_PREFIX = f"rl:{os.getpid()}:"
+STREAMING_BUS_CHANNEL = f"rostra:streaming:{os.getpid()}"
 ALLOWED_HOSTS = ["*"]
 # Tests create hundreds of users; the Argon2id hasher has its own tests.
 PASSWORD_HASHERS = ["rostra.accounts.hashers.FastTestHasher", "rostra.accounts.hashers.RostraArgon2Hasher"]
