@@ -225,7 +225,10 @@ def move_followers(old: Account, new: Account) -> int:
         events.emit("account.followers_moved", old_id=old.pk, follower_ids=moved_ids)  # a `move` notification each
     for block in Block.objects.filter(target=old, account__domain="").select_related("account"):
         if block.account_id != new.pk:
-            accounts.block(block.account, new)
+            try:
+                accounts.block(block.account, new)
+            except DomainError:
+                continue  # cannot be carried (a suspended or moved account): the rest still are
     for mute in Mute.objects.filter(target=old, account__domain=""):
         if mute.account_id != new.pk:
             Mute.objects.get_or_create(

@@ -85,9 +85,17 @@ class ImportedPost(OpaqueIdModel):
 
     Importing the same archive again skips what is mapped here (no duplicates), replies and
     quotes between imported posts are re-linked through it, and ``GET /imported?uri=<old URL>``
-    redirects the old address to the restored post. An old address is restored once per server."""
+    redirects the old address to the restored post. Anyone may restore any archive (its posts
+    become theirs, as copying public text would), so an old address may be mapped into several
+    accounts here; the redirect goes only to the account the old actor (``old_actor``, the
+    archive's actor id) is known to have moved to, so a forged archive cannot capture someone
+    else's old addresses."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="imported_posts")
-    old_uri = models.CharField(max_length=2048, unique=True)
+    old_uri = models.CharField(max_length=2048, db_index=True)
+    old_actor = models.CharField(max_length=2048, blank=True, default="")
     post = models.ForeignKey("posts.Post", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "old_uri"], name="imported_post_account_uri_unique")]

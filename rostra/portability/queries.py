@@ -163,11 +163,26 @@ def csv_document(owner: Account, kind: str) -> Iterator[str]:
 
 
 def imported_post(viewer: Account | None, old_uri: str) -> Post:
-    """The post restored here from ``old_uri``, through the door; NotFound if unknown or not visible."""
-    row = ImportedPost.objects.filter(old_uri=old_uri[:2048]).values_list("post_id", flat=True).first()
-    if row is None:
-        raise NotFound("No post was restored here from that address.")
-    return get_post(viewer, row)
+    """The post restored here from ``old_uri``, through the door; NotFound if unknown or not visible.
+
+    Only a restore into the account the old actor has moved to counts (a local old account's
+    ``moved_to``, or a remote one's as its signed Move told this server): anyone can restore a
+    forged archive naming someone else's old addresses, and must not capture their redirects."""
+    for row in ImportedPost.objects.filter(old_uri=old_uri[:2048]).exclude(old_actor="").order_by("created_at"):
+        if _moved_to(row.old_actor) == row.account_id:
+            return get_post(viewer, row.post_id)
+    raise NotFound("No post was restored here from that address.")
+
+
+def _moved_to(actor: str) -> int | None:
+    """The id of the account the actor ``actor`` moved to, if it is known here and has moved."""
+    prefix = f"{formats.base_url()}/@"
+    if actor.startswith(prefix) and "/" not in actor[len(prefix) :]:
+        old = Account.objects.filter(domain="", username__iexact=actor[len(prefix) :]).values_list("moved_to_id", flat=True).first()
+    else:
+        # A remote actor's id lives on federation's RemoteActor (reverse relation remote_actor).
+        old = Account.objects.exclude(domain="").filter(remote_actor__uri=actor).values_list("moved_to_id", flat=True).first()
+    return old
 
 
 def moved_post_location(post: Post) -> str | None:

@@ -167,21 +167,20 @@ def _quotable(account: Account, post: Post | None) -> Post | None:
 
 def _posts(account: Account, archive: Archive, stored: list[str], report: RestoreReport) -> dict[str, Post]:
     mapping: dict[str, Post] = {}
-    taken = dict(ImportedPost.objects.filter(old_uri__in=[p.old_uri for p in archive.posts]).values_list("old_uri", "account_id"))
+    # Only this account's own earlier restores count: another account's mapping of the same old
+    # address must not stop the real owner (an archive can be forged; see ImportedPost).
+    already = set(ImportedPost.objects.filter(account_id=account.pk, old_uri__in=[p.old_uri for p in archive.posts]).values_list("old_uri", flat=True))
     for item in sorted(archive.posts, key=lambda p: (p.published, p.index)):
         if item.kind == "repost":
             report.add("reposts_skipped")
             continue
-        if item.old_uri in taken:
-            if taken[item.old_uri] == account.pk:
-                report.add("posts_already")
-            else:
-                report.add("posts_skipped", f"{item.old_uri}: already restored into another account on this server")
+        if item.old_uri in already:
+            report.add("posts_already")
             continue
         post = _restore_post(account, archive, item, mapping, stored, report)
         if post is not None:
             mapping[item.old_uri] = post
-            ImportedPost.objects.create(account=account, old_uri=item.old_uri, post=post, created_at=now())
+            ImportedPost.objects.create(account=account, old_uri=item.old_uri, old_actor=archive.old_actor[:2048], post=post, created_at=now())
     return mapping
 
 

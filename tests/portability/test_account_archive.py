@@ -131,12 +131,23 @@ def test_restoring_the_same_archive_twice_adds_nothing(busy, media_dir, tmp_path
     assert Media.objects.filter(owner=new, post__isnull=False).count() == 1
 
 
-def test_an_old_address_is_restored_once_per_server(busy, media_dir, tmp_path):
+def test_a_forged_archive_cannot_capture_someone_elses_old_addresses(busy, media_dir, tmp_path, client_for):
+    # Anyone can restore a copy of alice's archive (first here: a squatter); alice's real new
+    # account still restores everything, and the old addresses lead only to the account alice
+    # moved to, whoever restored first.
     path = _export(busy.alice, tmp_path)
-    restore.restore_account(_newcomer("first"), path)
-    report = restore.restore_account(_newcomer("second"), path)
-    assert Post.objects.filter(author__username="second").count() == 0
-    assert report.counts["posts_skipped"] == 6 and "another account" in report.issues[0]
+    squatter, real = _newcomer("squatter"), _newcomer("real")
+    restore.restore_account(squatter, path)
+    report = restore.restore_account(real, path)
+    assert report.counts["posts_restored"] == 6 and Post.objects.filter(author=real).count() == 6
+    public = busy.posts["public"]
+    old = quote(f"{BASE}/@alice/{public.pk}")
+    anon = client_for(None)
+    assert anon.get(f"/imported?uri={old}").status_code == 404  # alice has not moved: no one is her successor
+    Account.objects.filter(pk=busy.alice.pk).update(moved_to=real, moved_at=now())
+    mine = ImportedPost.objects.get(account=real, old_uri=f"{BASE}/@alice/{public.pk}").post_id
+    response = anon.get(f"/imported?uri={old}")
+    assert response.status_code == 302 and response["Location"] == f"/@real/{mine}"
 
 
 # --- Round trip 2: carol's threads, poll, content warning, edit, language ------------------------------
@@ -357,6 +368,9 @@ def test_old_addresses_redirect_to_the_restored_posts(busy, media_dir, tmp_path,
     public, direct = busy.posts["public"], busy.posts["direct"]
     mapped = {r.old_uri: r.post_id for r in ImportedPost.objects.all()}
     anon = client_for(None)
+    # Until alice's old account has moved to the new one, the old addresses lead nowhere here.
+    assert anon.get(f"/imported?uri={quote(f'{BASE}/@alice/{public.pk}')}").status_code == 404
+    Account.objects.filter(pk=busy.alice.pk).update(moved_to=new, moved_at=now())
     # The new server: /imported?uri=<old URL> → the restored post, through the door.
     response = anon.get(f"/imported?uri={quote(f'{BASE}/@alice/{public.pk}')}")
     assert response.status_code == 302 and response["Location"] == f"/@alice2/{mapped[f'{BASE}/@alice/{public.pk}']}"
@@ -365,8 +379,6 @@ def test_old_addresses_redirect_to_the_restored_posts(busy, media_dir, tmp_path,
     assert anon.get("/imported?uri=https://nowhere.example/@x/1").status_code == 404
     assert anon.get("/imported").status_code == 404
     # The old server, once alice has moved: her post pages send people there.
-    assert anon.get(f"/@alice/{public.pk}").status_code == 200
-    Account.objects.filter(pk=busy.alice.pk).update(moved_to=new, moved_at=now())
     response = anon.get(f"/@alice/{public.pk}")
     assert response.status_code == 301 and response["Location"] == f"{BASE}/imported?uri={quote(f'{BASE}/@alice/{public.pk}', safe='')}"
     assert anon.get(f"/@alice/{direct.pk}").status_code == 404  # a post you may not see stays hidden
