@@ -13,8 +13,11 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/rostra
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
+# `make bench`: the benchmark suite (bench/README.md), not part of `make test`.
+PROFILE ?= XS
+DATABASE ?= sqlite
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps crash-deps clients demo clean
+.PHONY: install run test lint typecheck test-sqlite test-postgres browser-deps crash-deps clients demo bench clean
 
 install: $(STAMP) $(HTMX)
 
@@ -117,6 +120,12 @@ test-postgres: install crash-deps clients
 	else echo "== PostgreSQL is not reachable on 127.0.0.1:5432: skipping the PostgreSQL run (see README)"; fi
 
 test: lint typecheck test-sqlite test-postgres
+
+# The synthetic community PROFILE (tiny, XS, S, M) on DATABASE (sqlite, or postgres: drops and re-creates
+# ROSTRA_BENCH_DATABASE_URL, default rostra_bench on 127.0.0.1, and empties Redis db 4); prints a table and
+# writes bench/results/<profile>.json (<profile>-postgres.json on PostgreSQL).
+bench: install
+	$(BIN)/python -m bench.suite.run --profile $(PROFILE) --database $(DATABASE) --out bench/results/$(PROFILE)$(if $(filter postgres,$(DATABASE)),-postgres,).json
 
 clean:
 	rm -rf $(VENV) node_modules $(HTMX) .mypy_cache .ruff_cache

@@ -101,6 +101,23 @@ def _restore_pillow_pixel_limit() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_home_timelines() -> Iterator[None]:
+    # Home timelines in Redis (with ROSTRA_TEST_REDIS_URL) do not roll back with the test's
+    # transaction: this process's keys are deleted before and after each test (in the suite's
+    # Redis, whatever a test points the settings at meanwhile).
+    from django.conf import settings
+
+    from rostra.timelines.store import RedisStore
+
+    url = settings.ROSTRA.redis_url
+    if url:
+        RedisStore(url).flush_prefix()
+    yield
+    if url:
+        RedisStore(url).flush_prefix()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
     # One test's requests never count against the next: Redis counters (when the suite runs
     # with ROSTRA_TEST_REDIS_URL) and remembered Redis outages are forgotten; database counters

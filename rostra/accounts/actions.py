@@ -24,6 +24,7 @@ from rostra.core.clock import now
 from rostra.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
 from rostra.core.languages import is_language
+from rostra.core.mediastore import media_store
 from rostra.core.text import render
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
@@ -37,8 +38,8 @@ MAX_FIELD_NAME = 60
 MAX_FIELD_VALUE = 255
 
 
-def _media_dir() -> Any:
-    return settings.ROSTRA.media_dir
+def _media_store() -> Any:
+    return media_store()
 
 
 def validate_username(username: str) -> str:
@@ -128,10 +129,10 @@ def update_profile(account: Account, change: ProfileUpdate) -> Account:
     try:
         avatar = header = None
         if change.avatar is not None:
-            avatar = store_image(media.media_dir, change.avatar, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="avatar")
+            avatar = store_image(media_store(), change.avatar, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="avatar")
             stored += [avatar.file, avatar.thumbnail]
         if change.header is not None:
-            header = store_image(media.media_dir, change.header, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="header")
+            header = store_image(media_store(), change.header, max_bytes=media.media_max_bytes, max_pixels=media.media_max_pixels, field="header")
             stored += [header.file, header.thumbnail]
         with transaction.atomic():
             account = Account.objects.select_for_update().get(pk=account.pk)
@@ -157,10 +158,10 @@ def update_profile(account: Account, change: ProfileUpdate) -> Account:
             account.save()
             # Only the variant shown is kept; the other was never referenced.
             unused = ([avatar.file] if avatar else []) + ([header.thumbnail] if header else [])
-            transaction.on_commit(lambda: delete_files(_media_dir(), unused + old_files))
+            transaction.on_commit(lambda: delete_files(_media_store(), unused + old_files))
             events.emit("account.updated", account_id=account.pk)
     except Exception:
-        delete_files(_media_dir(), stored)
+        delete_files(_media_store(), stored)
         raise
     if change.locked is False:
         # Unlocking accepts whoever was waiting, as people expect.
@@ -187,6 +188,10 @@ def follow(follower: Account, target: Account, *, require_approval: bool = False
         raise PermissionDenied("You cannot follow this account.")
     if Block.objects.filter(account=follower, target=target).exists():
         raise Conflict("You have blocked this account; unblock it first.")
+    if follower.is_local and not Follow.objects.filter(follower=follower, target=target).exists():
+        from rostra.accounts import surge  # surge mode: a lower follow limit for new accounts
+
+        surge.check_new_account(follower, "follow")
     with transaction.atomic():
         if Follow.objects.filter(follower=follower, target=target).exists():
             return "following"
@@ -360,7 +365,7 @@ def purge_account(account: Account) -> None:
         Account.objects.filter(pk__in=followed_by, following_count__gt=0).update(following_count=F("following_count") - 1)
         affected()
         events.emit("account.deleted", account_id=account_id)
-        transaction.on_commit(lambda: delete_files(_media_dir(), files))
+        transaction.on_commit(lambda: delete_files(_media_store(), files))
         sessions.delete_sessions(session_keys)
 
 

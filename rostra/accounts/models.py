@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from rostra.core.ids import new_id
 from rostra.core.models import OpaqueIdModel
@@ -47,6 +48,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
         ]
+        indexes = [models.Index(fields=["created_at"], name="user_created_idx")]  # surge mode counts recent sign-ups
 
     @property
     def is_staff(self) -> bool:
@@ -78,6 +80,9 @@ class Account(OpaqueIdModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_status_at = models.DateTimeField(null=True, blank=True)
+    # Last use of the web or the API, refreshed at most hourly (rostra.timelines.activity): home
+    # fan-out skips followers away for ROSTRA_INACTIVE_DAYS. New accounts start active.
+    last_active_at = models.DateTimeField(default=timezone.now, db_index=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_until = models.DateTimeField(null=True, blank=True)  # null with suspended_at set: for good
     hold_posts_until = models.DateTimeField(null=True, blank=True)  # a moderator reviews new posts until then
@@ -245,3 +250,54 @@ class UserSession(OpaqueIdModel):
 
     class Meta:
         indexes = [models.Index(fields=["user", "last_seen_at"], name="user_session_user_idx")]
+
+
+# --- Surge mode (rostra.accounts.surge) ---------------------------------------------------------
+
+
+class SurgeState(models.Model):
+    """The one row (pk 1) saying whether sign-ups are queued: see ``rostra.accounts.surge``.
+
+    ``mode`` is what an admin chose (off, on, auto); ``auto_active`` is whether auto mode has
+    found the sign-up rate over its threshold; ``below_since`` starts the 30 minutes a rate below
+    the threshold must last before auto mode turns off again."""
+
+    class Mode(models.TextChoices):
+        OFF = "off", "Off"
+        ON = "on", "On"
+        AUTO = "auto", "Automatic"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.OFF)
+    auto_active = models.BooleanField(default=False)
+    below_since = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")  # the banner; "" for the default words
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Invite(OpaqueIdModel):
+    """An invite link (``/signup?invite=CODE``): skips the surge waitlist, ``max_uses`` times until ``expires_at``."""
+
+    code = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class WaitlistEntry(OpaqueIdModel):
+    """A person queued for an account during a surge. Their link carries the id and an HMAC of it
+    under the secret key (``rostra.accounts.surge.token_for``), so nothing secret is stored.
+    Admitted entries (``admitted_at``) may sign up through that link until ``used_at``. The
+    queue's order is the id's (ids sort by time)."""
+
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField()
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="waitlist_email_ci_unique")]
+        indexes = [models.Index(fields=["admitted_at", "id"], name="waitlist_queue_idx")]

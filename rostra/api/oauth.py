@@ -23,6 +23,7 @@ from rostra.accounts.models import User
 from rostra.accounts.sessions import AppGrant
 from rostra.api import scopes as scope_rules
 from rostra.api.models import AccessToken, Application, AuthorizationCode
+from rostra.timelines import activity
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)
@@ -279,6 +280,9 @@ def find_token(value: str) -> AccessToken | None:
     changed = row.user.credentials_changed_at if row.user is not None else None
     if changed is not None and row.created_at < changed:
         return None  # issued before the password changed: a stolen token dies with the old password
+    if row.user is not None:
+        # last_active_at, hourly; a person back after weeks gets their home rebuilt first
+        activity.note_active(getattr(row.user, "account", None))
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -1,4 +1,4 @@
-"""The ``rostra`` command line: serve, migrate, worker, streaming, users, demo, export-account, import-account, check, moderation."""
+"""The ``rostra`` command line: serve, web, migrate, worker, streaming, users, demo, export-account, import-account, backup, restore, check, moderation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 
 def _setup() -> None:
@@ -16,6 +17,18 @@ def _setup() -> None:
     import django
 
     django.setup()
+
+
+def _observe_process(kind: str) -> None:
+    """A server process (web, worker, streaming): its metrics go to <data dir>/metrics, where
+    /metrics adds up every process of the machine; its log lines say which kind it is."""
+    from django.conf import settings
+
+    from rostra.core import logs, metrics
+
+    metrics.use_directory(settings.ROSTRA.data_dir / "metrics", kind)
+    metrics.start()
+    logs.set_process(kind)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -32,9 +45,51 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    _observe_process("worker")
+    from huey.contrib.djhuey import HUEY
+
+    from rostra.core import logs
+
+    logs.install_task_context(HUEY)  # lines logged while a task runs carry its name and id
     workers = args.workers or settings.ROSTRA.task_workers
     call_command("run_huey", workers=workers, worker_type="thread", flush_locks=True)
     return 0
+
+
+def _gunicorn_argv(cfg: Any, bind: str, workers: int) -> list[str]:
+    """The WSGI web server as `rostra serve` and `rostra web` start it."""
+    return [
+        sys.executable, "-m", "gunicorn", "rostra.config.wsgi:application",
+        "--bind", bind, "--workers", str(workers), "--worker-class", "rostra.config.web_worker.AdmissionWorker",  # gthread + queue-wait shedding
+        "--threads", "4", "--timeout", "60", "--graceful-timeout", "20",  # no gunicorn access log: rostra.request logs each request
+        "--forwarded-allow-ips", "127.0.0.1",
+        *(["--logger-class", "rostra.config.gunicorn_logger.JsonLogger"] if cfg.log_format == "json" else []),
+    ]  # fmt: skip
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Only the WSGI web server (pages and the API), for layouts where workers and streaming
+    run elsewhere. It never migrates: run `rostra migrate` once, not on every web machine."""
+    _setup()
+    from django.conf import settings
+
+    from rostra.core import metrics
+
+    cfg = settings.ROSTRA
+    workers = args.workers or cfg.web_workers
+    if not 1 <= workers <= 64:
+        print("rostra: --workers must be between 1 and 64.", file=sys.stderr)
+        return 2
+    argv = _gunicorn_argv(cfg, f"{args.host}:{args.port}", workers)
+    print(
+        f"rostra: web server for {cfg.instance_name} on http://{args.host}:{args.port} (public URL {cfg.base_url}).", flush=True
+    )
+    if args.dry_run:
+        print(" ".join(argv))
+        return 0
+    metrics.use_directory(cfg.data_dir / "metrics", "web")  # the gunicorn children write their figures there (env)
+    os.execv(sys.executable, argv)  # noqa: S606 - gunicorn replaces this process; signals reach it directly
+    return 0  # pragma: no cover - execv does not return
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -46,14 +101,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         call_command("migrate", interactive=False, verbosity=0)
     bind = f"{args.host}:{args.port}"
+    from rostra.core import metrics
+
+    metrics.use_directory(cfg.data_dir / "metrics", "web")  # every child writes its figures there (env)
     procs: list[subprocess.Popen[bytes]] = []
-    web = [
-        sys.executable, "-m", "gunicorn", "rostra.config.wsgi:application",
-        "--bind", bind, "--workers", str(args.workers or cfg.web_workers), "--worker-class", "gthread",
-        "--threads", "4", "--timeout", "60", "--graceful-timeout", "20", "--access-logfile", "-",
-        "--forwarded-allow-ips", "127.0.0.1",
-    ]
-    procs.append(subprocess.Popen(web))
+    procs.append(subprocess.Popen(_gunicorn_argv(cfg, bind, args.workers or cfg.web_workers)))
     if not args.no_worker:
         procs.append(subprocess.Popen([sys.executable, "-m", "rostra.config.cli", "worker"]))
     streaming_port = args.streaming_port or cfg.streaming_port
@@ -94,12 +146,15 @@ def cmd_streaming(args: argparse.Namespace) -> int:
     _setup()
     import uvicorn
     from django.conf import settings
+    from uvicorn.config import LOGGING_CONFIG
 
     cfg = settings.ROSTRA
+    _observe_process("streaming")
     uvicorn.run(
         "rostra.streaming.asgi:application", host=args.host, port=args.port or cfg.streaming_port, lifespan="on",
         ws="websockets-sansio", proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=5,
         log_level=cfg.log_level.lower(), access_log=False,
+        log_config=None if cfg.log_format == "json" else LOGGING_CONFIG,  # json: uvicorn's lines go through Rostra's handler
     )
     return 0
 
@@ -147,7 +202,50 @@ def cmd_check(args: argparse.Namespace) -> int:
     _setup()
     from rostra.config.checks import run_checks
 
-    return run_checks(deploy=args.deploy)
+    return run_checks(deploy=args.deploy, scale_out=args.scale_out)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    _setup()
+    from pathlib import Path
+
+    from rostra.config.backup import BackupError, backup
+
+    try:
+        path, manifest = backup(Path(args.target))
+    except BackupError as exc:
+        print(f"rostra: backup: {exc}", file=sys.stderr)
+        return 2
+    size = path.stat().st_size
+    counts = ", ".join(f"{n} {what}" for what, n in manifest["counts"].items())
+    print(f"rostra: backed up {manifest['database']['engine']} ({counts}), {manifest['media'].get('files', 'no')} media files "
+          f"and the key to {path} ({size / 1e6:.1f} MB).")
+    if "note" in manifest["media"]:
+        print(f"rostra: {manifest['media']['note']}.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _setup()
+    from pathlib import Path
+
+    from rostra.config.backup import BackupError, check, restore
+
+    try:
+        if args.check:
+            manifest, pending = check(Path(args.archive))
+            later = f"; restoring it applies {len(pending)} newer migrations" if pending else ""
+            print(f"rostra: {args.archive} is a sound backup of Rostra {manifest['rostra_version']} made {manifest['created']}{later}.")
+            return 0
+        report = restore(Path(args.archive), force=args.force)
+    except BackupError as exc:
+        print(f"rostra: restore: {exc}", file=sys.stderr)
+        return 2
+    m = report["manifest"]
+    print(f"rostra: restored the backup made {m['created']} ({m['counts'].get('accounts', 0)} accounts, "
+          f"{m['counts'].get('posts', 0)} posts, {report['media_files']} media files)"
+          + (f"; applied {report['migrated']} newer migrations." if report["migrated"] else "."))
+    return 0
 
 
 def cmd_moderation_screen(args: argparse.Namespace) -> int:
@@ -237,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-streaming", action="store_true", help="do not start the streaming process (run `rostra streaming` elsewhere)")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("web", help="run only the web server (pages and the API), for workers and streaming elsewhere")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=0, help="web worker processes (default: ROSTRA_WEB_WORKERS)")
+    p.add_argument("--dry-run", action="store_true", help="print the server command instead of running it")
+    p.set_defaults(func=cmd_web)
+
     p = sub.add_parser("streaming", help="run the streaming server (/api/v1/streaming: WebSocket and SSE)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="default: ROSTRA_STREAMING_PORT")
@@ -278,13 +383,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", default=None, help="the new account's email address (needed when it is created)")
     p.set_defaults(func=cmd_import_account)
 
+    p = sub.add_parser("backup", help="back up this instance (database, media, secret key) to one file")
+    p.add_argument("target", help="a directory (the file is named rostra-backup-<date>.tar) or a new file's name")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into this instance (stop Rostra first)")
+    p.add_argument("archive", help="a file made by `rostra backup`")
+    p.add_argument("--force", action="store_true", help="replace an instance that already has accounts or media")
+    p.add_argument("--check", action="store_true", help="only check the backup (manifest, checksums, version) and change nothing")
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("check", help="check the configuration, database, queue and media store")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
+    p.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also check what running on several machines needs (PostgreSQL, Redis, a shared secret key, S3 media)",
+    )
     p.set_defaults(func=cmd_check)
 
     from rostra.federation import cli as domains_cli  # no Django at import: `rostra --help` stays fast
 
     domains_cli.add_parser(sub)
+
+    from rostra.accounts import surge_cli  # surge mode: waitlist, admit, invites
+
+    surge_cli.add_parser(sub)
 
     moderation = sub.add_parser(
         "moderation", help="screen posts, evaluate and train the screener", description=MODERATION_HELP,

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 
 from rostra.config.env import ConfigError, load
+from rostra.core.logs import logging_config
 
 try:
     ROSTRA = load()
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "rostra.core.observability.ObservabilityMiddleware",  # outermost: request id, log line, latency; /metrics (never shed)
+    "rostra.core.admission.AdmissionMiddleware",  # first: /health, and overload → 503 + Retry-After (docs/operations.md)
     "django.middleware.security.SecurityMiddleware",
     "rostra.web.middleware.MediaOriginMiddleware",  # with ROSTRA_MEDIA_URL: the media host serves /media/ only
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "rostra.api.throttle.RateLimitMiddleware",
+    "rostra.core.replicas.ReadYourWritesMiddleware",  # with read replicas: a writer reads the primary for a few seconds
     "rostra.web.middleware.SessionActivityMiddleware",  # sign-ins' last-seen, at most once a minute
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -109,6 +113,14 @@ else:
             },
         }
     }
+
+# Read replicas (DATABASE_REPLICA_URLS, PostgreSQL only): aliases replica_1..n, used by
+# rostra.core.replicas for timeline and search reads; every write goes to "default".
+ROSTRA_READ_REPLICAS: list[str] = []
+for _n, _url in enumerate(ROSTRA.database_replica_urls, start=1):
+    DATABASES[f"replica_{_n}"] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    ROSTRA_READ_REPLICAS.append(f"replica_{_n}")
+DATABASE_ROUTERS = ["rostra.core.replicas.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -210,11 +222,5 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": ROSTRA.log_level},
-    "loggers": {"huey": {"handlers": ["console"], "level": ROSTRA.log_level, "propagate": False}},
-}
+# ROSTRA_LOG_FORMAT: text or JSON lines, with the request's (or task's) id and fields (rostra.core.logs).
+LOGGING = logging_config(ROSTRA.log_format, ROSTRA.log_level)

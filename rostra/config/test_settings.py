@@ -25,6 +25,9 @@ TESTING = True
 # channels are server-wide, whatever the database number).
 RATE_LIMIT_REDIS_PREFIX = f"rl:{os.getpid()}:"
 STREAMING_BUS_CHANNEL = f"rostra:streaming:{os.getpid()}"
+TIMELINE_REDIS_PREFIX = f"tl:{os.getpid()}:"  # home timelines in Redis (rostra.timelines.store)
+NEAR_DUPLICATE_REDIS_PREFIX = f"nd:{os.getpid()}"
+SURGE_CACHE_KEY = f"rostra:surge:{os.getpid()}"  # surge mode's cached state (rostra.accounts.surge)
 ALLOWED_HOSTS = ["*"]
 # Tests create hundreds of users; the Argon2id hasher has its own tests.
 PASSWORD_HASHERS = ["rostra.accounts.hashers.FastTestHasher", "rostra.accounts.hashers.RostraArgon2Hasher"]
@@ -35,6 +38,10 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A real SQLite file (not :memory:), so WAL and FTS5 behave as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(ROSTRA.data_dir / "test.sqlite3")}
+else:
+    # tests/storage: a read-replica alias that is the test database itself (Django's test mirror).
+    # Timeline reads use it only when a test lists it in ROSTRA_READ_REPLICAS.
+    DATABASES["replica_1"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 # rostra.core.outbound: tests' fake remotes listen on 127.0.0.2-127.0.0.9 over plain http. 127.0.0.1
 # stays forbidden (the SSRF tests keep a canary there). Honoured only together with TESTING above.

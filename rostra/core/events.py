@@ -15,10 +15,11 @@ from django.db import transaction
 
 from rostra.core.models import Event
 
-_enqueue: Callable[[int], None] | None = None
+_enqueue: Callable[[int, str], None] | None = None
 
 
-def set_enqueuer(fn: Callable[[int], None]) -> None:
+def set_enqueuer(fn: Callable[[int, str], None]) -> None:
+    """``fn(event_id, kind)`` queues an event after commit (the kind sets its queue priority)."""
     global _enqueue
     _enqueue = fn
 
@@ -29,5 +30,5 @@ def emit(kind: str, **payload: object) -> Event:
     event = Event.objects.create(kind=kind, payload=data)
     if _enqueue is not None:
         enqueue = _enqueue
-        transaction.on_commit(lambda: enqueue(event.id))
+        transaction.on_commit(lambda: enqueue(event.id, kind))
     return event

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,11 @@ from typing import IO
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from rostra.core.errors import ValidationError
+from rostra.core.mediastore import MediaStore, as_store
 
 # No space left, over quota, or over the process's file-size limit (RLIMIT_FSIZE): the disk is
 # full for this upload, which is the server's fault and not the sender's.
+log = logging.getLogger(__name__)
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -126,28 +129,34 @@ def process_image(data: bytes, *, max_bytes: int, max_pixels: int, field: str = 
     return body, thumb_body, content_type, ext, clean.width, clean.height
 
 
-def store_image(media_dir: Path, data: bytes, *, max_bytes: int, max_pixels: int, field: str = "file") -> StoredImage:
+def store_image(media_dir: MediaStore | Path, data: bytes, *, max_bytes: int, max_pixels: int, field: str = "file") -> StoredImage:
+    """Re-encode ``data`` and store it and its thumbnail in the media store (``media_store()``;
+    a directory is accepted too), under fresh 128-bit random names."""
     body, thumb, content_type, ext, width, height = process_image(data, max_bytes=max_bytes, max_pixels=max_pixels, field=field)
     name = f"{secrets.token_hex(16)}.{ext}"
     thumb_name = f"{secrets.token_hex(16)}.{ext}"
-    media_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    store = as_store(media_dir)
+    written: list[str] = []
     try:
         for fname, blob in ((name, body), (thumb_name, thumb)):
-            path = media_dir / fname
-            with open(path, "xb") as fh:
-                written.append(path)
-                fh.write(blob)
+            written.append(fname)
+            store.put(fname, blob, content_type)
     except OSError as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
+        try:
+            store.delete(written)
+        except OSError:
+            pass  # the orphan sweep (posts.actions.discard_orphan_files) removes what is left
         if exc.errno in DISK_FULL:
             raise StorageFull(f"the media store is full ({errno.errorcode.get(exc.errno or 0, exc.errno)})") from None
         raise ValidationError("The server could not store the file; please try again later.", field=field) from None
     return StoredImage(file=name, thumbnail=thumb_name, content_type=content_type, width=width, height=height, size=len(body))
 
 
-def delete_files(media_dir: Path, names: list[str]) -> None:
-    for name in names:
-        if name and "/" not in name and not name.startswith("."):
-            (media_dir / name).unlink(missing_ok=True)
+def delete_files(media_dir: MediaStore | Path, names: list[str]) -> None:
+    """Delete files from the media store (a directory is accepted too); unsafe names are ignored.
+    A store that fails (a bucket out of reach) is logged, not raised: no row names those files any
+    more, so the orphan sweep (``posts.actions.discard_orphan_files``) deletes them later."""
+    try:
+        as_store(media_dir).delete([n for n in names if n and "/" not in n and not n.startswith(".")])
+    except OSError as exc:
+        log.warning("media files not deleted yet (%s); the orphan sweep will retry", exc)

@@ -52,6 +52,11 @@ DEFAULT_RULES: dict[str, tuple[int, int]] = {
     "inbox_domain": (3000, 300),  # activities POSTed to the inboxes, per sending domain (E5; rostra.federation.inbox)
     "resolve": (30, 300),
     "restore": (3, 86400),  # account archives restored from the web, per account (rostra.portability.restore)  # fetching accounts and posts from other servers (search, /authorize_interaction), per account
+    # Surge mode (rostra.accounts.surge.check_new_account): accounts younger than 7 days, per account,
+    # only while a surge is on, on top of the limits above.
+    "surge_post": (20, 1800),  # posts and replies
+    "surge_follow": (40, 1800),  # follows and follow requests
+    "surge_media": (10, 1800),  # media uploads
 }
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from rostra.accounts import actions as accounts
+from rostra.accounts import surge
 from rostra.accounts.models import Account
 from rostra.core import clock, events, html, outbound
 from rostra.core.errors import DomainError
@@ -245,10 +246,24 @@ def fetch_post_media(post_id: int) -> dict[str, int]:
     are recorded on the rows, not raised (a retry would fetch the same failure again)."""
     outcome: dict[str, int] = {}
     rows = RemoteMedia.objects.select_related("media__owner").filter(media__post_id=post_id, state=RemoteMediaState.PENDING)
+    if surge.shed_optional_fetches():
+        # Surge mode sheds optional fetches first: the rows stay pending (the image is shown from
+        # its origin meanwhile) and ``fetch_deferred`` caches them once the surge is over.
+        return {"deferred": rows.count()}
     for row in rows:
         state = fetch_one(row)
         outcome[state] = outcome.get(state, 0) + 1
     return outcome
+
+
+def fetch_deferred(*, limit: int = 200) -> int:
+    """Cache the pending images a surge left behind, oldest first (a periodic task). Returns how many were tried."""
+    if surge.shed_optional_fetches():
+        return 0
+    rows = list(RemoteMedia.objects.select_related("media__owner").filter(state=RemoteMediaState.PENDING).order_by("created_at")[:limit])
+    for row in rows:
+        fetch_one(row)
+    return len(rows)
 
 
 # --- Avatars and headers ------------------------------------------------------------------------
@@ -278,6 +293,8 @@ def refresh_actor_images(account_id: int) -> dict[str, str]:
     done: dict[str, str] = {}
     if row is None or row.account.suspended_at is not None:
         return done
+    if surge.shed_optional_fetches():
+        return {"deferred": "surge"}  # nothing marked cached: the next refetch of the actor tries again
     for which in ("avatar", "header"):
         wanted, cached_from = getattr(row, f"{which}_url"), getattr(row, f"{which}_cached_from")
         if wanted == cached_from:

@@ -24,6 +24,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from rostra.accounts import surge
 from rostra.accounts.models import Account
 from rostra.core import outbound
 from rostra.core.errors import DomainError
@@ -198,6 +199,9 @@ def fetch_missing_parents(note: dict[str, Any]) -> None:
     depth = _depth.get()
     if not parent or depth >= MAX_PARENT_DEPTH or _receive().known_post(parent) is not None:
         return
+    if surge.shed_optional_fetches():
+        log.info("surge mode: the parent %s is not fetched", parent[:200])
+        return  # shed first in a surge: the reply is stored without its parent
     token = _depth.set(depth + 1)
     try:
         fetch_post(parent)  # stores through on_create, which calls back here for the grandparent
@@ -259,6 +263,8 @@ def resolve_url(url: str) -> Account | Post:
 def for_search(q: str) -> Account | Post | None:
     """What a search for a handle or URL finds on other servers (None when nothing: never an error)."""
     q = (q or "").strip()
+    if surge.shed_optional_fetches():
+        return _known_only(q)  # surge mode: no fetching from other servers for search
     try:
         if q.startswith(("http://", "https://")):
             return resolve_url(q)
@@ -267,6 +273,23 @@ def for_search(q: str) -> Account | Post | None:
     except ResolveError as exc:
         log.info("resolving %r found nothing: %s", q[:200], exc)
     return None
+
+
+def _known_only(q: str) -> Account | Post | None:
+    """What search finds without fetching: this instance's own URLs and what is already stored."""
+    receive = _receive()
+    if q.startswith(("http://", "https://")):
+        parts = urlsplit(q)
+        if uris.is_local_host(parts.netloc):
+            found: Account | Post | None = receive.local_post(q) or receive.local_account(q)
+            return found
+        actor = RemoteActor.objects.select_related("account").filter(uri=q).first()
+        if actor is not None:
+            return actor.account
+        stored: Post | None = receive.known_post(q) or _stored_by_url(q)
+        return stored
+    handle = parse_handle(q)
+    return _known_remote(*handle) if handle is not None else None
 
 
 def for_mention(username: str, domain: str) -> Account | None:

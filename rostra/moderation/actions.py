@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from rostra.accounts.models import Account, Block, Follow, Role, User
 from rostra.core import events
@@ -43,7 +43,6 @@ from rostra.moderation.policy import STRICTNESS, Policy, PolicyError
 from rostra.notifications.models import Kind, Notification
 from rostra.posts.models import ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts
-from rostra.timelines.models import HomeEntry
 
 log = logging.getLogger("rostra.moderation")
 
@@ -752,6 +751,12 @@ def get_stage2() -> Any:
     return _stage2
 
 
+def _surging() -> bool:
+    from rostra.accounts import surge
+
+    return surge.is_active()
+
+
 def deep_screen(post_id: int) -> Decision | None:
     """Re-score what stage 1 found borderline, then apply the policy again (first in the post.created pipeline).
 
@@ -775,6 +780,7 @@ def deep_screen(post_id: int) -> Decision | None:
     verdict = policy.decide(
         deep.scores, matched_rules=deep.matched_rules, new_account=gate.is_new_account(post.author.created_at, policy),
         account_on_hold=first.rule == "account_hold",
+        surge=first.rule.endswith("@surge") or _surging(),  # surge mode: stage 2 keeps the tighter thresholds
     )
     if first.rule in ("spam_wave", "account_hold") or first.rule.startswith("rule:"):
         return None  # not a score decision: stage 2 has nothing to add
@@ -815,6 +821,6 @@ def on_post_moderated(post_id: int, before: str, after: str) -> None:
 
     visible = (ModerationState.PUBLISHED, ModerationState.LIMITED)
     if after not in visible:
-        HomeEntry.objects.filter(Q(post_id=post_id) | Q(post__repost_of_id=post_id)).delete()
+        timelines.remove_post_from_homes(post_id)  # and its reposts, from whichever store holds them
     elif before not in visible:
         timelines.fan_out_post(post_id)

@@ -23,14 +23,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from rostra.core import metrics
 from rostra.core.clock import now
 from rostra.moderation import audit
 from rostra.moderation.models import Case, Decision, ModAction, PolicyVersion
 from rostra.moderation.notices import create_notice
 from rostra.moderation.policy import Policy, Verdict, default_policy
-from rostra.moderation.screener import Screener, ScreenResult
+from rostra.moderation.screener import NearDuplicateIndex, RedisNearDuplicateIndex, Screener, ScreenResult
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,21 @@ def get_screener() -> Screener:
         with _lock:
             if _screener is None:
                 bands = _stage2_bands()
-                _screener = Screener.load(borderline=bands) if bands else Screener.load()
+                shared = _shared_near_duplicate_index()
+                _screener = Screener.load(borderline=bands, near_duplicate_index=shared) if bands else Screener.load(near_duplicate_index=shared)
     return _screener
+
+
+def _shared_near_duplicate_index() -> NearDuplicateIndex | None:
+    """With REDIS_URL, the spam-wave index every web process shares; else None (in memory)."""
+    url = getattr(settings, "ROSTRA", None) and settings.ROSTRA.redis_url
+    if not url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(str(url), socket_connect_timeout=0.25, socket_timeout=0.5, retry_on_timeout=False)
+    prefix = getattr(settings, "NEAR_DUPLICATE_REDIS_PREFIX", "rostra:nd")
+    return RedisNearDuplicateIndex(client, prefix=prefix)
 
 
 def _stage2_bands() -> dict[str, tuple[float, float]] | None:
@@ -135,8 +150,10 @@ def screen_post(
     account_created_at: datetime | None = None,
     account_held: bool = False,
     remember: bool = True,
+    surge: bool = False,
 ) -> GateDecision:
-    """Stage 0 + 1 and the policy, inside the request. Writes nothing."""
+    """Stage 0 + 1 and the policy, inside the request. Writes nothing. ``surge``: surge mode is on
+    (the caller knows; the gate imports no accounts code), so new accounts meet tighter thresholds."""
     version, policy = active_policy()
     screener = _screener_for(policy)
     content = f"{spoiler_text}\n{text}" if spoiler_text else text
@@ -148,6 +165,7 @@ def screen_post(
         near_duplicate_authors=result.near_duplicate_authors,
         new_account=is_new_account(account_created_at, policy),
         account_on_hold=account_held,
+        surge=surge,
     )
     return decision_from(result, verdict, version)
 
@@ -184,7 +202,7 @@ def record(decision: GateDecision, *, post_id: int | None, account_id: int, sour
 
 def store(decision: GateDecision, *, post_id: int | None, account_id: int, source: str) -> Decision:
     """Only the ``Decision`` row: what was decided, under which policy, with which scores and model."""
-    return Decision.objects.create(
+    row = Decision.objects.create(
         post_id=post_id,
         account_id=account_id,
         source=source,
@@ -199,6 +217,8 @@ def store(decision: GateDecision, *, post_id: int | None, account_id: int, sourc
         borderline=list(decision.borderline),
         created_at=now(),
     )
+    metrics.count_screener_decision(decision.action, source)
+    return row
 
 
 def consequences(decision: GateDecision, row: Decision, *, post_id: int | None, account_id: int, excerpt: str = "") -> None:

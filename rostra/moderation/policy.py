@@ -45,6 +45,10 @@ STRICTNESS = {a: i for i, a in enumerate(ACTIONS)}
 STATE_FOR_ACTION = {"publish": "published", "label": "published", "limit": "limited", "hold": "held", "refuse": "refused"}
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default_policy.json"
 MAX_GUIDELINE = 4000
+# Surge mode (rostra.accounts.surge): new accounts' thresholds are lowered by this much, so
+# borderline posts from the accounts a wave of sign-ups brings are limited or held sooner.
+SURGE_TIGHTEN = 0.1
+SURGE_FLOOR = 0.05
 
 
 class PolicyError(ValueError):
@@ -200,11 +204,15 @@ class Policy:
         near_duplicate_authors: int = 0,
         new_account: bool = False,
         account_on_hold: bool = False,
+        surge: bool = False,
     ) -> Verdict:
         """The strictest action any category threshold, matched rule or spam wave calls for.
 
         Ties between categories go to the graver category (severity), then the higher score.
+        ``surge`` (surge mode is on) lowers a new account's thresholds by ``SURGE_TIGHTEN``; the
+        verdict's rule then ends in ``@surge`` and its reason says so.
         """
+        tighten = SURGE_TIGHTEN if surge and new_account else 0.0
         best = Verdict("publish")
         best_key: tuple[int, int, float] = (0, 0, 0.0)
         for cat in CATEGORIES:
@@ -212,17 +220,22 @@ class Policy:
             score = float(scores.get(cat, 0.0))
             table = cp.new_account_thresholds if new_account else cp.thresholds
             for i, t in enumerate(table):
-                if score >= t.score:
+                limit = max(SURGE_FLOOR, t.score - tighten) if tighten else t.score
+                if score >= limit:
                     key = (STRICTNESS[t.action], cp.severity, score)
                     if key > best_key:
                         which = "new_account_thresholds" if new_account and table is not cp.thresholds else "thresholds"
                         best_key = key
+                        if tighten:
+                            ending = f", lowered to {limit:.2f} for new accounts while surge mode is on."
+                        else:
+                            ending = " for new accounts." if which.startswith("new") else "."
                         best = Verdict(
                             t.action,
                             cat,
-                            f"{cat}.{which}[{i}]",
+                            f"{cat}.{which}[{i}]" + ("@surge" if tighten else ""),
                             f"The screener scored this post {score:.2f} for {cp.title.lower()}, at or above the policy's "
-                            f"{t.score:.2f} threshold to {t.action}" + (" for new accounts." if which.startswith("new") else "."),
+                            f"{t.score:.2f} threshold to {t.action}" + ending,
                             cp.label if t.action == "label" else "",
                         )
                     break  # thresholds are strictest first: the first one reached decides

@@ -8,7 +8,8 @@ class PipelineConfig(AppConfig):
     def ready(self) -> None:
         from rostra.core import events
         from rostra.federation import delivery
-        from rostra.pipeline.tasks import deliver_now_task, run_event_task
+        from rostra.pipeline.priority import enqueue_event
+        from rostra.pipeline.tasks import deliver_now_task
 
-        events.set_enqueuer(run_event_task)
+        events.set_enqueuer(enqueue_event)
         delivery.set_sender(deliver_now_task)

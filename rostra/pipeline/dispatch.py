@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rostra.accounts import password_reset
+from rostra.accounts import password_reset, surge
 from rostra.federation import actions as federation
 from rostra.federation import delivery
 from rostra.federation import media as remote_media
@@ -34,6 +34,11 @@ def _deep_screen(p: dict[str, Any]) -> None:
 
 def _fan_out(p: dict[str, Any]) -> None:
     timelines.fan_out_post(p["post_id"])
+
+
+def _fan_out_batch(p: dict[str, Any]) -> None:
+    # One slice of a large account's fan-out (rostra.timelines.actions.fan_out_post queues them)
+    timelines.fan_out_batch(p["post_id"], p["lo"], p["hi"], p["total"], p["started"])
 
 
 def _notify_post(p: dict[str, Any]) -> None:
@@ -92,6 +97,7 @@ HANDLERS: dict[str, list[Handler]] = {
     "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created, lambda p: delivery.on_post_created(p["post_id"])],
     # A post restored from an account archive is history: screened again if borderline, never fanned out or notified
     "post.imported": [_deep_screen],
+    "timelines.fanout_batch": [_fan_out_batch],
     "post.updated": [streaming.post_updated, lambda p: delivery.on_post_updated(p["post_id"])],
     "post.deleted": [_post_deleted, streaming.post_deleted, lambda p: delivery.on_post_deleted(p["post_id"], p["author_id"])],
     "follow.created": [_follow_created, streaming.follow_created, lambda p: delivery.on_follow(p["follower_id"], p["target_id"])],
@@ -113,7 +119,12 @@ HANDLERS: dict[str, list[Handler]] = {
     "account.moved": [lambda p: delivery.on_account_moved(p["account_id"])],  # Move to the remote followers
     "account.followers_moved": [lambda p: notifications.on_followers_moved(p["old_id"], p["follower_ids"])],
     "password_reset.requested": [lambda p: password_reset.send_reset_email(p["user_id"])],  # mails a real login only
-    "account.deleted": [lambda p: portability.delete_export_files(p["account_id"])],  # its archives leave the disk
+    "waitlist.joined": [lambda p: surge.send_waitlist_email(p["entry_id"], admitted=False)],  # surge mode: the link to one's place
+    "waitlist.admitted": [lambda p: surge.send_waitlist_email(p["entry_id"], admitted=True)],
+    "account.deleted": [
+        lambda p: portability.delete_export_files(p["account_id"]),  # its archives leave the disk
+        lambda p: timelines.forget_home(p["account_id"]),  # and its home timeline the Redis store
+    ],
     # Data export and import (long jobs; each claims its row, so a second delivery does nothing)
     "export.requested": [lambda p: portability.build_export(p["export_id"])],
     "import.requested": [lambda p: portability.run_import(p["import_id"])],

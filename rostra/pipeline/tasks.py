@@ -35,7 +35,7 @@ def retry_inbox_task() -> None:
     retry_due()
 
 
-@db_task()
+@db_task(priority=10)  # rostra.pipeline.priority.DELIVERY: after moderation and events, before optional fetches
 def deliver_now_task() -> None:
     # Queued after each new activity's rows commit (federation.delivery.set_sender), so they go
     # out within a second rather than at the next minute; the same leased batches as above.
@@ -136,3 +136,14 @@ def portability_task() -> None:
 
     expire()
     tend()
+
+
+@db_periodic_task(crontab(minute="*"), priority=100)
+def surge_task() -> None:
+    # Surge mode in auto: on above the sign-up threshold, off after 30 minutes below it (also when
+    # nobody signs up); outside a surge, the remote images a surge left pending are cached.
+    from rostra.accounts import surge
+    from rostra.federation.media import fetch_deferred
+
+    surge.evaluate_auto()
+    fetch_deferred()

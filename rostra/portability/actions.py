@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -29,6 +28,7 @@ from rostra.accounts.models import Account, Block, Follow, Mute
 from rostra.core import events
 from rostra.core.clock import now
 from rostra.core.errors import Conflict, DomainError, NotFound, RateLimited, ValidationError
+from rostra.core.mediastore import MediaStore, media_store
 from rostra.portability import archive, formats, queries
 from rostra.portability.models import Export, Import, ImportKind, ImportMode, JobState
 from rostra.posts import actions as posts
@@ -133,7 +133,7 @@ def write_archive(account: Account, path: Path, progress: Callable[..., None]) -
     followers-only and direct: it is their own history, and a restore keeps each one's audience)."""
     own = visible_posts(account).filter(author_id=account.pk)
     progress(total=own.count())
-    media_dir = Path(settings.ROSTRA.media_dir)
+    store = media_store()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         _write_json(zf, "actor.json", formats.actor(account))
         _write_outbox(zf, progress, own)
@@ -142,11 +142,11 @@ def write_archive(account: Account, path: Path, progress: Callable[..., None]) -
         # The served, re-encoded files (their metadata was dropped at upload; no original is kept).
         attached = Media.objects.filter(owner_id=account.pk, post__author_id=account.pk).order_by("id")
         for media in attached.iterator(chunk_size=500):
-            _copy(zf, media_dir / media.file, f"{formats.MEDIA_FOLDER}/{media.file}")
+            _copy(zf, store, media.file, f"{formats.MEDIA_FOLDER}/{media.file}")
         for kind in ("avatar", "header"):
             file_name = getattr(account, kind)
             if file_name:
-                _copy(zf, media_dir / file_name, formats.archive_name(kind, file_name))
+                _copy(zf, store, file_name, formats.archive_name(kind, file_name))
         for kind in queries.CSV_KINDS:
             _write_lines(zf, f"{kind}.csv", queries.csv_document(account, kind))
         _write_lines(zf, "followers_accounts.csv", queries.followers_document(account))  # informative: followers move by Move
@@ -212,11 +212,11 @@ def _write_url_collection(zf: zipfile.ZipFile, name: str, urls: Any) -> None:
         out.write(formats.collection_tail(count).encode())
 
 
-def _copy(zf: zipfile.ZipFile, source: Path, arc_name: str) -> None:
+def _copy(zf: zipfile.ZipFile, store: MediaStore, file_name: str, arc_name: str) -> None:
     try:
-        handle = open(source, "rb")  # noqa: SIM115 - closed below; a missing file is skipped, not fatal
-    except OSError:
-        log.warning("export: %s is missing from the media store", source.name)
+        handle, _ = store.open(file_name)  # closed below; a missing file is skipped, not fatal
+    except FileNotFoundError:
+        log.warning("export: %s is missing from the media store", file_name)
         return
     with handle, zf.open(arc_name, "w", force_zip64=True) as out:
         while chunk := handle.read(COPY_CHUNK):

@@ -30,6 +30,7 @@ from rostra.accounts.models import Account
 from rostra.core.clock import now
 from rostra.core.errors import DomainError, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, process_image
+from rostra.core.mediastore import media_store
 from rostra.portability import actions as portability
 from rostra.portability import archive as archives
 from rostra.portability import formats
@@ -93,7 +94,7 @@ def restore_account(account: Account, path: Path) -> RestoreReport:
             mapping = _posts(account, archive, stored, report)
             _graph(account, archive, mapping, report)
     except BaseException:
-        delete_files(Path(settings.ROSTRA.media_dir), stored)
+        delete_files(media_store(), stored)
         archive.close()
         raise
     archive.close()

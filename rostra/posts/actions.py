@@ -8,7 +8,6 @@ one transaction -> after commit the pipeline fans out and notifies, with ids onl
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,11 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 
+from rostra.accounts import surge
 from rostra.accounts.models import Account, Block
 from rostra.core import events
 from rostra.core.clock import now
 from rostra.core.errors import NotFound, PermissionDenied, ValidationError
 from rostra.core.images import delete_files, store_image
+from rostra.core.mediastore import media_store
 from rostra.core.text import Parsed, parse, render
 from rostra.moderation.gate import GateDecision, screen_post
 from rostra.moderation.gate import record as record_decision
@@ -225,10 +226,18 @@ def create_post(author: Account, draft: Draft) -> Post:
             return earlier
     checked = check_draft(author, draft)
     text = checked.text
+    surging = surge.is_active()
+    if surging:
+        surge.check_new_account(author, "post")  # surge mode: a lower posting limit for new accounts
 
     # Screen inside the request, before anyone else can see it.
     decision = screen_post(
-        author_id=author.pk, text=text, spoiler_text=checked.spoiler, account_created_at=author.created_at, account_held=_held(author)
+        author_id=author.pk,
+        text=text,
+        spoiler_text=checked.spoiler,
+        account_created_at=author.created_at,
+        account_held=_held(author),
+        surge=surging,
     )
     if decision.refused:
         with transaction.atomic():
@@ -492,7 +501,7 @@ def edit_post(
         events.emit("post.updated", post_id=post.pk)
         if post.moderation_state != state_before:
             events.emit("post.moderated", post_id=post.pk, before=str(state_before), after=str(post.moderation_state))
-        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+        transaction.on_commit(lambda: delete_files(media_store(), files))
     return post
 
 
@@ -526,7 +535,7 @@ def delete_post(actor: Account, post_id: int, *, keep_media: bool = False) -> No
             and post.moderation_state in (ModerationState.PUBLISHED, ModerationState.LIMITED)
         )
         events.emit("post.deleted", post_id=post_id, author_id=actor.pk, repost_of_id=post.repost_of_id, public=public)
-        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+        transaction.on_commit(lambda: delete_files(media_store(), files))
 
 
 def repost(account: Account, post_id: int) -> Post:
@@ -630,8 +639,9 @@ def upload_media(owner: Account, data: bytes, *, description: str = "", focus: t
     if len(description or "") > MAX_ALT_TEXT:
         raise ValidationError(f"Alt text is at most {MAX_ALT_TEXT} characters.", field="description")
     fx, fy = _check_focus(focus) if focus is not None else (0.0, 0.0)
+    surge.check_new_account(owner, "media")  # surge mode: a lower upload limit for new accounts
     cfg = settings.ROSTRA
-    stored = store_image(cfg.media_dir, data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
+    stored = store_image(media_store(), data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
     try:
         return Media.objects.create(
             owner=owner,
@@ -646,7 +656,7 @@ def upload_media(owner: Account, data: bytes, *, description: str = "", focus: t
             focus_y=fy,
         )
     except Exception:
-        delete_files(cfg.media_dir, [stored.file, stored.thumbnail])
+        delete_files(media_store(), [stored.file, stored.thumbnail])
         raise
 
 
@@ -656,7 +666,7 @@ def discard_media(owner: Account, media_ids: Sequence[int]) -> int:
     files = [f for m in rows for f in (m.file, m.thumbnail)]
     with transaction.atomic():
         Media.objects.filter(pk__in=[m.pk for m in rows], post__isnull=True).delete()
-        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+        transaction.on_commit(lambda: delete_files(media_store(), files))
     return len(rows)
 
 
@@ -674,7 +684,7 @@ def discard_stale_uploads(older_than: timedelta = UNATTACHED_MEDIA_TTL) -> int:
         rows = list(Media.objects.select_for_update().filter(pk__in=stale, post__isnull=True))
         files = [f for m in rows for f in (m.file, m.thumbnail)]
         Media.objects.filter(pk__in=[m.pk for m in rows]).delete()
-        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+        transaction.on_commit(lambda: delete_files(media_store(), files))
     return len(rows)
 
 
@@ -686,9 +696,7 @@ def discard_orphan_files(older_than: timedelta = ORPHAN_FILE_GRACE, *, batch: in
     process is killed between writing its files and committing its row (tests/security F1).
     Only files older than ``older_than`` are touched, so an upload still in flight keeps its
     files. Returns how many were deleted. Run periodically."""
-    media_dir = settings.ROSTRA.media_dir
-    if not media_dir.is_dir():
-        return 0
+    store = media_store()
     cutoff = (now() - older_than).timestamp()
     deleted = 0
     candidates: list[str] = []
@@ -699,19 +707,14 @@ def discard_orphan_files(older_than: timedelta = ORPHAN_FILE_GRACE, *, batch: in
         known |= set(Account.objects.filter(avatar__in=names).values_list("avatar", flat=True))
         known |= set(Account.objects.filter(header__in=names).values_list("header", flat=True))
         orphans = [n for n in names if n not in known]
-        delete_files(media_dir, orphans)
+        delete_files(store, orphans)
         return len(orphans)
 
-    with os.scandir(media_dir) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                continue
-            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
-                continue
-            candidates.append(entry.name)
-            if len(candidates) >= batch:
-                deleted += sweep(candidates)
-                candidates = []
+    for name in store.names_older_than(cutoff):
+        candidates.append(name)
+        if len(candidates) >= batch:
+            deleted += sweep(candidates)
+            candidates = []
     if candidates:
         deleted += sweep(candidates)
     return deleted

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from rostra.core.errors import ValidationError
 from rostra.core.images import delete_files, store_image
+from rostra.core.mediastore import media_store
 from rostra.posts.models import REMOTE_PLACEHOLDER, Media, Post
 
 MAX_REMOTE_MEDIA = 4  # as for a local post; further attachments are not kept
@@ -96,22 +97,22 @@ def store_remote_file(media_id: int, data: bytes) -> Media | None:
     over the limits. Returns None, keeping nothing, when the row was deleted meanwhile (its post
     or account went while the file was being fetched)."""
     cfg = settings.ROSTRA
-    stored = store_image(cfg.media_dir, data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
+    stored = store_image(media_store(), data, max_bytes=cfg.media_max_bytes, max_pixels=cfg.media_max_pixels)
     new_files = [stored.file, stored.thumbnail]
     try:
         with transaction.atomic():
             media = Media.objects.select_for_update().filter(pk=media_id, post__isnull=False).first()
             if media is None:
-                delete_files(cfg.media_dir, new_files)
+                delete_files(media_store(), new_files)
                 return None
             old = [] if media.awaiting_file else [media.file, media.thumbnail]
             media.file, media.thumbnail = stored.file, stored.thumbnail
             media.content_type, media.size = stored.content_type, stored.size
             media.width, media.height = stored.width, stored.height
             media.save(update_fields=["file", "thumbnail", "content_type", "size", "width", "height"])
-            transaction.on_commit(lambda: delete_files(cfg.media_dir, old))
+            transaction.on_commit(lambda: delete_files(media_store(), old))
     except Exception:
-        delete_files(cfg.media_dir, new_files)
+        delete_files(media_store(), new_files)
         raise
     return media
 
@@ -126,5 +127,5 @@ def drop_remote_files(media_ids: Sequence[int]) -> int:
         for m in rows:
             m.file, m.thumbnail, m.size = _placeholder(), "", 0
             m.save(update_fields=["file", "thumbnail", "size"])
-        transaction.on_commit(lambda: delete_files(settings.ROSTRA.media_dir, files))
+        transaction.on_commit(lambda: delete_files(media_store(), files))
     return len(rows)

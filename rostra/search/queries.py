@@ -27,6 +27,7 @@ from django.db.models.functions import Length
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.replicas import on_replica
 from rostra.core.text import parse
 from rostra.posts.models import Hashtag, Mention, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
@@ -113,7 +114,7 @@ def search_posts(viewer: Account | None, q: str, req: PageRequest, *, account_id
         qs = qs.filter(author_id=account_id)
     # "#tea" asks for the posts carrying that hashtag, not for words starting with "tea".
     matching = qs.filter(hashtags__name=tag) if tag is not None else _matching(qs, terms)
-    qs = with_viewer_state(matching, viewer)
+    qs = on_replica(with_viewer_state(matching, viewer), viewer)
     if offset > 0:
         if req.max_id is not None:
             qs = qs.filter(pk__lt=req.max_id)
@@ -176,7 +177,7 @@ def search_accounts(viewer: Account | None, q: str, limit: int = 20, *, offset: 
         exact_rank=Case(When(exact, then=Value(0)), default=Value(1), output_field=IntegerField()),
         local_rank=Case(When(domain="", then=Value(0)), default=Value(1), output_field=IntegerField()),
     ).order_by("exact_rank", "local_rank", "-discoverable", "-followers_count", "username", "id")
-    return list(ranked[offset : offset + limit])
+    return list(on_replica(ranked, viewer)[offset : offset + limit])
 
 
 def search_hashtags(q: str, limit: int = 20, *, offset: int = 0) -> list[Hashtag]:
@@ -189,7 +190,8 @@ def search_hashtags(q: str, limit: int = 20, *, offset: int = 0) -> list[Hashtag
     offset = max(0, min(offset, 10_000))
     exact = Case(When(name=name, then=Value(0)), default=Value(1), output_field=IntegerField())
     return list(
-        Hashtag.objects.filter(name__startswith=name)
+        on_replica(Hashtag.objects.all(), None)
+        .filter(name__startswith=name)
         .annotate(exact_rank=exact)
         .order_by("exact_rank", Length("name"), "name")[offset : offset + limit]
     )

@@ -30,6 +30,7 @@ from rostra.api import entities
 from rostra.api import scopes as scope_rules
 from rostra.api.models import AccessToken
 from rostra.api.oauth import find_token
+from rostra.core import metrics
 from rostra.core.errors import NotFound
 from rostra.notifications.models import SYSTEM_KINDS, Notification
 from rostra.posts.models import ModerationState, Post, QuoteState, Visibility
@@ -468,10 +469,12 @@ class Hub:
 
     def add(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
+        metrics.streaming_connections(len(self.subscribers))
 
     def remove(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
         sub.close()
+        metrics.streaming_connections(len(self.subscribers))
 
     async def handle(self, msg: dict[str, Any]) -> None:
         event = msg.get("event")

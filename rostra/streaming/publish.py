@@ -20,13 +20,14 @@ from rostra.core.clock import now
 from rostra.notifications.models import Kind, Notification
 from rostra.posts.models import VISIBLE_STATES, ModerationState, Post, Visibility
 from rostra.streaming import bus
-from rostra.timelines.models import HomeEntry, ListMember
+from rostra.timelines.actions import home_owners
+from rostra.timelines.models import ListMember
 
 RECENT = timedelta(minutes=10)  # a notification older than this is not news on a re-run
 
 
 def _audience(post: Post) -> dict[str, Any]:
-    home = set(HomeEntry.objects.filter(post_id=post.pk).values_list("owner_id", flat=True))
+    home = home_owners(post)  # from the home-timeline store (database rows or Redis sets)
     # Members of exclusive lists are read in those lists, not in home (as the home timeline does).
     home -= set(ListMember.objects.filter(account_id=post.author_id, list__exclusive=True).values_list("list__owner_id", flat=True))
     if post.author.is_local:

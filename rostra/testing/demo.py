@@ -58,7 +58,7 @@ from rostra.testing.demo_words import (
     WORDS,
 )
 from rostra.timelines.actions import rebuild_home
-from rostra.timelines.models import HomeEntry
+from rostra.timelines.store import get_store
 
 DEMO_EMAIL_DOMAIN = "demo.rostra.invalid"  # .invalid never resolves: no demo mail can go anywhere
 DAYS = 30
@@ -623,10 +623,11 @@ def _write(steps: list[Step], rows: _Rows, bar: Any) -> dict[str, int]:
     for account_id in rows.account_ids:
         rebuild_home(account_id)
         bar.update(1)
-    mentioned = [HomeEntry(owner_id=rows.account_ids[m], post_id=rows.post_ids[k])
-                 for k, p in enumerate(rows.plan.posts) if p.visibility in (PRIVATE, DIRECT) for m in p.mentions]
-    HomeEntry.objects.bulk_create(mentioned, batch_size=BATCH, ignore_conflicts=True)
-    counts["home entries"] = HomeEntry.objects.filter(owner_id__in=rows.account_ids).count()
+    store = get_store()  # database rows, or Redis sets with REDIS_URL
+    for k, p in enumerate(rows.plan.posts):
+        if p.visibility in (PRIVATE, DIRECT) and p.mentions:
+            store.add(rows.post_ids[k], [rows.account_ids[m] for m in p.mentions])
+    counts["home entries"] = store.count(rows.account_ids)
     return counts
 
 

@@ -1,63 +1,126 @@
 """Fan-out on write: a new post is inserted into the home timelines of those who should see it.
 
 Run by the pipeline after commit, with ids only, and idempotent (re-running inserts nothing new).
-Reads still pass through the visibility door, so a row here is an index, never a permission.
+Reads still pass through the visibility door, so a store entry is an index, never a permission.
+Where the entries live (database rows or Redis sorted sets) is ``rostra.timelines.store``.
+
+Recipients are computed in SQL and written in batches of plain tuples; an audience larger than
+``ROSTRA_FANOUT_BATCH`` is cut into slices of follower ids, the first delivered here and the others
+queued as ``timelines.fanout_batch`` events, so several workers share a large account's post.
+Followers inactive for ``ROSTRA_INACTIVE_DAYS`` are skipped (``rostra.timelines.activity``
+rebuilds their home when they return).
 """
 
 from __future__ import annotations
 
-from django.db.models import Q
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes
+from rostra.core import clock, events, metrics
 from rostra.posts.models import VISIBLE_STATES, Mention, ModerationState, Post, Visibility
-from rostra.timelines.models import FollowedTag, HomeEntry
+from rostra.timelines.models import FanoutBatch, FollowedTag
+from rostra.timelines.store import get_store, max_items, rebuild_ids
 
-BATCH = 2000
 BACKFILL = 40
 
 
-def home_recipients(post: Post) -> list[int]:
-    """Local accounts whose home timeline gets this post: the author, followers, those mentioned
-    in a private or direct post, and followers of its hashtags (``tag_followers``)."""
+def active_cutoff() -> datetime:
+    return clock.now() - timedelta(days=int(getattr(settings.ROSTRA, "inactive_days", 14)))
+
+
+def fanout_batch_size() -> int:
+    return int(getattr(settings.ROSTRA, "fanout_batch", 10_000))
+
+
+def home_recipients(post: Post, lo: int | None = None, hi: int | None = None) -> list[int]:
+    return _recipients(post, lo, hi)[0]
+
+
+def _recipients(post: Post, lo: int | None = None, hi: int | None = None) -> tuple[list[int], set[int]]:
+    """Local accounts whose home timeline gets this post: the author, active followers, those
+    mentioned in a private or direct post, and followers of its hashtags (``tag_followers``).
+    With ``lo``/``hi``: only recipients with ids in ``(lo, hi]`` (one batch of a large fan-out).
+    The followers are selected in one SQL query (blocks and mutes excluded there too)."""
     author_id = post.author_id
-    recipients: set[int] = set()
-    if post.author.is_local:
-        recipients.add(author_id)
+    original_author = post.repost_of.author_id if post.repost_of_id and post.repost_of else author_id
+    authors = sorted({author_id, original_author})
+    blocked_by_authors = Block.objects.filter(account_id__in=authors).values("target_id")
+    blocking_authors = Block.objects.filter(target_id__in=authors).values("account_id")
+    muting_authors = active_mutes().filter(target_id__in=authors).values("account_id")
+
+    def in_range(ids: set[int]) -> set[int]:
+        return {i for i in ids if (lo is None or i > lo) and (hi is None or i <= hi)}
+
+    recipients: list[int] = []
+    late: set[int] = set()
     if post.visibility != Visibility.DIRECT:
-        followers = Follow.objects.filter(target_id=author_id, follower__user__isnull=False)
+        followers = Follow.objects.filter(
+            target_id=author_id, follower__user__isnull=False, follower__last_active_at__gte=active_cutoff()
+        )
+        if lo is not None:
+            followers = followers.filter(follower_id__gt=lo)
+        if hi is not None:
+            followers = followers.filter(follower_id__lte=hi)
         if post.repost_of_id is not None:
             followers = followers.filter(show_reposts=True)
-        ids = set(followers.values_list("follower_id", flat=True))
         # A reply to someone else reaches only followers who follow them too (as in Mastodon).
         if post.in_reply_to_account_id and post.in_reply_to_account_id != author_id:
-            also = set(Follow.objects.filter(target_id=post.in_reply_to_account_id, follower_id__in=ids).values_list("follower_id", flat=True))
-            ids &= also
-        recipients |= ids
+            followers = followers.filter(
+                follower_id__in=Follow.objects.filter(target_id=post.in_reply_to_account_id).values("follower_id")
+            )
+        followers = (
+            followers.exclude(follower_id__in=blocking_authors)
+            .exclude(follower_id__in=blocked_by_authors)
+            .exclude(follower_id__in=muting_authors)
+        )
+        # Whether each follow is newer than the post comes with the same rows (see ``_deliver``).
+        rows = followers.annotate(late=ExpressionWrapper(Q(created_at__gte=post.created_at), output_field=BooleanField()))
+        for follower_id, is_late in rows.values_list("follower_id", "late"):
+            recipients.append(follower_id)
+            if is_late:
+                late.add(follower_id)
+    others: set[int] = set()
+    if post.author.is_local:
+        others.add(author_id)
     if post.visibility in (Visibility.DIRECT, Visibility.PRIVATE):
-        recipients |= set(Mention.objects.filter(post=post, account__user__isnull=False).values_list("account_id", flat=True))
-    recipients |= tag_followers(post)
-    if not recipients:
-        return []
-    # Nobody gets posts from people they block or mute, or who block them.
-    original_author = post.repost_of.author_id if post.repost_of_id and post.repost_of else author_id
-    authors = {author_id, original_author}
-    excluded = set(Block.objects.filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
-    excluded |= set(Block.objects.filter(account_id__in=authors, target_id__in=recipients).values_list("target_id", flat=True))
-    excluded |= set(active_mutes().filter(account_id__in=recipients, target_id__in=authors).values_list("account_id", flat=True))
-    excluded.discard(author_id)
-    return sorted(recipients - excluded)
+        others |= set(Mention.objects.filter(post=post, account__user__isnull=False).values_list("account_id", flat=True))
+    others |= tag_followers(post)
+    others = in_range(others) - set(recipients)
+    if others:
+        # Nobody gets posts from people they block or mute, or who block them.
+        excluded = set(Block.objects.filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True))
+        excluded |= set(Block.objects.filter(account_id__in=authors, target_id__in=others).values_list("target_id", flat=True))
+        excluded |= set(active_mutes().filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True))
+        excluded.discard(author_id)
+        recipients.extend(others - excluded)
+    recipients.sort()
+    return recipients, late
 
 
 def tag_followers(post: Post) -> set[int]:
     """Local accounts following a hashtag of this post, when it is one a hashtag shows: public,
     not a repost, published (limited reach keeps a post off hashtags). As in Mastodon, not the
     author, and not those who block or mute someone the post mentions; blocks and mutes of the
-    author are left out with everyone else's in ``home_recipients``."""
-    if post.visibility != Visibility.PUBLIC or post.repost_of_id is not None or post.moderation_state != ModerationState.PUBLISHED:
+    author are left out with everyone else's in ``home_recipients``. Inactive people are skipped
+    as inactive followers are."""
+    if (
+        post.visibility != Visibility.PUBLIC
+        or post.repost_of_id is not None
+        or post.moderation_state != ModerationState.PUBLISHED
+    ):
         return set()
     tag_ids = Post.hashtags.through.objects.filter(post_id=post.pk).values("hashtag_id")
-    ids = set(FollowedTag.objects.filter(hashtag_id__in=tag_ids, account__user__isnull=False).values_list("account_id", flat=True))
+    ids = set(
+        FollowedTag.objects.filter(
+            hashtag_id__in=tag_ids, account__user__isnull=False, account__last_active_at__gte=active_cutoff()
+        ).values_list("account_id", flat=True)
+    )
     ids.discard(post.author_id)
     if ids:
         mentioned = Mention.objects.filter(post=post).values("account_id")
@@ -66,31 +129,78 @@ def tag_followers(post: Post) -> set[int]:
     return ids
 
 
-def fan_out_post(post_id: int) -> int:
+def _deliverable(post_id: int) -> Post | None:
+    """The post, if it may still be distributed: not deleted, not held, not a repost of
+    something no longer visible."""
     post = Post.objects.select_related("author", "repost_of").filter(pk=post_id).first()
     if post is None or post.moderation_state not in VISIBLE_STATES:
-        return 0  # deleted since, or held for review: held posts never fan out
+        return None  # deleted since, or held for review: held posts never fan out
     if post.repost_of_id is not None and (post.repost_of is None or post.repost_of.moderation_state not in VISIBLE_STATES):
-        return 0
-    recipients = home_recipients(post)
+        return None
+    return post
+
+
+def _deliver(post: Post, recipients: list[int], late: set[int]) -> None:
     # Followers who followed after the post was written (the queue was behind) get the author's
     # recent posts all at once, as the follow's backfill will: delivering this one alone would
     # show them an older post without the newer ones already written, and a client paging
     # down from the top would see a timeline with a hole that fills later.
-    late = set(
-        Follow.objects.filter(target_id=post.author_id, created_at__gte=post.created_at, follower__user__isnull=False).values_list(
-            "follower_id", flat=True
-        )
-    ) & set(recipients)
     # (One insert each, this post among them, so there is no moment with only part of it.)
     for follower_id in sorted(late):
         backfill_home(follower_id, post.author_id)
-    for start in range(0, len(recipients), BATCH):
-        HomeEntry.objects.bulk_create(
-            [HomeEntry(owner_id=r, post_id=post.pk) for r in recipients[start : start + BATCH]],
-            ignore_conflicts=True,
-        )
+    if recipients:
+        get_store().add(post.pk, recipients)
+
+
+def fan_out_post(post_id: int) -> int:
+    """Deliver a post to its home timelines. Returns how many recipients it has (all batches)."""
+    started = time.time()
+    post = _deliverable(post_id)
+    if post is None:
+        return 0
+    recipients, late = _recipients(post)
+    size = fanout_batch_size()
+    if len(recipients) <= size:
+        _deliver(post, recipients, late)
+        _observe(post, len(recipients), started)
+        return len(recipients)
+    # A large audience: slices of ``size`` follower ids, (lo, hi]; the first is delivered here,
+    # the rest are queued (after this commit) for any worker.
+    chunks = [recipients[i : i + size] for i in range(0, len(recipients), size)]
+    queued = []
+    with transaction.atomic():
+        for n, chunk in enumerate(chunks[1:], start=1):
+            lo = chunks[n - 1][-1]
+            hi = None if n == len(chunks) - 1 else chunk[-1]
+            _, created = FanoutBatch.objects.get_or_create(post_id=post.pk, lo=lo)
+            if created:
+                queued.append((lo, hi))
+        for lo, hi in queued:
+            events.emit("timelines.fanout_batch", post_id=post.pk, lo=lo, hi=hi, total=len(recipients), started=started)
+    _deliver(post, chunks[0], late & set(chunks[0]))
     return len(recipients)
+
+
+def fan_out_batch(post_id: int, lo: int, hi: int | None, total: int, started: float) -> int:
+    """One queued slice of a large fan-out: recipients with ids in ``(lo, hi]``, computed again
+    (follows, blocks, mutes and the post's state may have changed since it was queued)."""
+    post = _deliverable(post_id)
+    delivered = 0
+    if post is not None:
+        recipients, late = _recipients(post, lo, hi)
+        _deliver(post, recipients, late)
+        delivered = len(recipients)
+    with transaction.atomic():
+        done = FanoutBatch.objects.filter(post_id=post_id, lo=lo).delete()[0]
+        last = done and not FanoutBatch.objects.filter(post_id=post_id).exists()
+    if last and post is not None:
+        _observe(post, total, started)
+    return delivered
+
+
+def _observe(post: Post, recipients: int, started: float) -> None:
+    finished = time.time()
+    metrics.observe_fanout(max(0.0, finished - post.created_at.timestamp()), recipients, max(0.0, finished - started))
 
 
 def backfill_home(follower_id: int, target_id: int) -> None:
@@ -113,25 +223,56 @@ def backfill_home(follower_id: int, target_id: int) -> None:
         Q(repost_of__isnull=False) & ~Q(repost_of__moderation_state__in=VISIBLE_STATES)
     )
     ids = list(recent.order_by("-id").values_list("id", flat=True)[:BACKFILL])
-    HomeEntry.objects.bulk_create([HomeEntry(owner_id=follower_id, post_id=pid) for pid in ids], ignore_conflicts=True)
+    store = get_store()
+    store.prepare(follower_id)  # with Redis: a home never built is built now, not on a later read
+    store.add_many(follower_id, ids)
 
 
 def remove_author_from_home(owner_id: int, author_id: int) -> None:
     """After an unfollow or a block: the author's posts and reposts leave the owner's home."""
-    HomeEntry.objects.filter(owner_id=owner_id).filter(Q(post__author_id=author_id) | Q(post__repost_of__author_id=author_id)).exclude(
-        post__mention_rows__account_id=owner_id
-    ).delete()
+    get_store().remove_author(owner_id, author_id)
 
 
-def rebuild_home(owner_id: int, limit: int = 800) -> int:
-    """Rebuild one home timeline from the follow graph (after a cache loss or a long absence)."""
-    owner = Account.objects.get(pk=owner_id)
-    following = Follow.objects.filter(follower=owner).values("target_id")
-    posts = list(
-        Post.objects.filter(Q(author_id__in=following) | Q(author_id=owner_id), moderation_state__in=VISIBLE_STATES)
-        .exclude(visibility=Visibility.DIRECT)
-        .order_by("-id")
-        .values_list("id", flat=True)[:limit]
+def remove_post_from_homes(post_id: int) -> None:
+    """A post removed by moderation leaves every home timeline, with its reposts. (Reads pass
+    the door anyway; this keeps the store from carrying posts nobody may see.) With Redis the
+    sets it may be in are those of everyone who could have received it: the local followers of
+    its author and of its reposters, the people it mentions, and its hashtags' followers."""
+    repost_ids = list(Post.objects.filter(repost_of_id=post_id).values_list("id", flat=True))
+    store = get_store()
+    if store.name == "database":
+        store.remove_posts([post_id, *repost_ids])
+        return
+    authors = set(Post.objects.filter(Q(pk=post_id) | Q(repost_of_id=post_id)).values_list("author_id", flat=True))
+    owners = (
+        set(Follow.objects.filter(target_id__in=authors, follower__user__isnull=False).values_list("follower_id", flat=True))
+        | authors
     )
-    HomeEntry.objects.bulk_create([HomeEntry(owner_id=owner_id, post_id=p) for p in posts], ignore_conflicts=True)
+    owners |= set(Mention.objects.filter(post_id=post_id).values_list("account_id", flat=True))
+    tags = Post.hashtags.through.objects.filter(post_id=post_id).values("hashtag_id")
+    owners |= set(FollowedTag.objects.filter(hashtag_id__in=tags).values_list("account_id", flat=True))
+    store.remove_posts([post_id, *repost_ids], sorted(owners))
+
+
+def home_owners(post: Post) -> set[int]:
+    """Whose home timeline holds this post (the streaming ``user`` audience)."""
+    store = get_store()
+    if store.name == "database":
+        return store.owners_of(post.pk, ())
+    return store.owners_of(post.pk, home_recipients(post))
+
+
+def rebuild_home(owner_id: int, limit: int | None = None) -> int:
+    """Rebuild one home timeline from the follow graph (after a cache loss or a long absence)."""
+    Account.objects.only("pk").get(pk=owner_id)
+    posts = rebuild_ids(owner_id, limit or max_items())
+    store = get_store()
+    store.add_many(owner_id, posts)
+    store.mark_complete(owner_id)
     return len(posts)
+
+
+def forget_home(owner_id: int) -> None:
+    """A deleted account's home timeline leaves the store (its database rows went with the
+    account; a Redis set would otherwise stay until evicted)."""
+    get_store().clear(owner_id)

@@ -8,18 +8,43 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rostra.accounts.models import Account, Follow
 from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.replicas import on_replica
 from rostra.posts.models import Media, ModerationState, Post, Visibility
 from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
 from rostra.timelines.models import HomeEntry, ListMember
+from rostra.timelines.store import HomeStore, get_store
 
 
 def home(viewer: Account, req: PageRequest) -> Page[Post]:
-    entries = HomeEntry.objects.filter(owner_id=viewer.pk, post_id=OuterRef("pk"))
-    qs = without_muted(visible_posts(viewer), viewer).filter(Exists(entries))
     # Members of the viewer's exclusive lists are read in those lists instead (Mastodon 4.2+).
     exclusive = ListMember.objects.filter(list__owner_id=viewer.pk, list__exclusive=True).values("account_id")
-    qs = qs.exclude(author_id__in=exclusive)
-    return paginate(with_viewer_state(qs, viewer), req)
+    qs = without_muted(visible_posts(viewer), viewer).exclude(author_id__in=exclusive)
+    store = get_store()
+    if store.name == "database":
+        entries = HomeEntry.objects.filter(owner_id=viewer.pk, post_id=OuterRef("pk"))
+        return paginate(with_viewer_state(qs.filter(Exists(entries)), viewer), req)
+    return paginate(with_viewer_state(qs.filter(pk__in=_home_candidates(store, viewer, qs, req)), viewer), req)
+
+
+def _home_candidates(store: HomeStore, viewer: Account, qs: QuerySet[Post], req: PageRequest) -> list[int]:
+    """Ids from the store, in the page's direction, kept only if the door and the home filters
+    let them through; more are fetched (twice as many each time) until the page is full or the
+    timeline ends, so posts the door drops never shorten a page. ``paginate`` then orders and
+    cuts them exactly as it does the database's rows."""
+    kept: list[int] = []
+    max_id, min_id, count = req.max_id, req.min_id, max(req.limit * 2, 20)
+    while True:
+        ids = store.page_ids(viewer.pk, max_id=max_id, min_id=min_id, since_id=req.since_id, count=count)
+        if not ids:
+            return kept
+        kept.extend(qs.filter(pk__in=ids).values_list("id", flat=True))
+        if len(kept) >= req.limit or len(ids) < count:
+            return kept
+        if req.min_id is not None:
+            min_id = ids[-1]  # ascending: continue above the newest seen
+        else:
+            max_id = ids[-1]  # descending: continue below the oldest seen
+        count = min(count * 2, 800)
 
 
 # Instance policy plugs in here (rostra.federation.policy, set when the app loads: domain apps
@@ -60,16 +85,16 @@ def _public_base(viewer: Account | None) -> QuerySet[Post]:
 
 
 def local_public(viewer: Account | None, req: PageRequest) -> Page[Post]:
-    return paginate(with_viewer_state(_public_base(viewer).filter(author__domain=""), viewer), req)
+    return paginate(on_replica(with_viewer_state(_public_base(viewer).filter(author__domain=""), viewer), viewer), req)
 
 
 def federated_public(viewer: Account | None, req: PageRequest) -> Page[Post]:
-    return paginate(with_viewer_state(_public_base(viewer), viewer), req)
+    return paginate(on_replica(with_viewer_state(_public_base(viewer), viewer), viewer), req)
 
 
 def hashtag(viewer: Account | None, name: str, req: PageRequest) -> Page[Post]:
     qs = _public_base(viewer).filter(hashtags__name=name.strip().lstrip("#").lower())
-    return paginate(with_viewer_state(qs, viewer), req)
+    return paginate(on_replica(with_viewer_state(qs, viewer), viewer), req)
 
 
 def _with_media(qs: QuerySet[Post]) -> QuerySet[Post]:
@@ -92,7 +117,7 @@ def public(viewer: Account | None, req: PageRequest, *, local: bool = False, rem
         return Page(items=[], next_max_id=None, prev_min_id=None)
     if only_media:
         qs = _with_media(qs)
-    return paginate(with_viewer_state(qs, viewer), req)
+    return paginate(on_replica(with_viewer_state(qs, viewer), viewer), req)
 
 
 def _tag_names(names: Iterable[str]) -> list[str]:
@@ -129,7 +154,7 @@ def tag_timeline(
         qs = qs.exclude(Exists(through.objects.filter(post_id=OuterRef("pk"), hashtag__name__in=excluded)))
     if only_media:
         qs = _with_media(qs)
-    return paginate(with_viewer_state(qs, viewer), req)
+    return paginate(on_replica(with_viewer_state(qs, viewer), viewer), req)
 
 
 def profile(viewer: Account | None, account: Account, req: PageRequest, *, with_replies: bool = False, media_only: bool = False) -> Page[Post]:
@@ -138,4 +163,4 @@ def profile(viewer: Account | None, account: Account, req: PageRequest, *, with_
         qs = qs.filter(Q(in_reply_to_account__isnull=True) | Q(in_reply_to_account=account))
     if media_only:
         qs = qs.filter(media__isnull=False).distinct()
-    return paginate(with_viewer_state(qs, viewer), req)
+    return paginate(on_replica(with_viewer_state(qs, viewer), viewer), req)

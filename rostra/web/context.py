@@ -14,6 +14,10 @@ def instance(request: HttpRequest) -> dict[str, Any]:
         "max_post_chars": cfg.max_post_chars,
         "registrations_open": cfg.registrations == "open",
     }
+    from rostra.accounts import surge  # memoised: no query per page (rostra.accounts.surge.status)
+
+    surge_status = surge.status()
+    ctx["surge_banner"] = surge_status.message if surge_status.active else ""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         from rostra.accounts.models import FollowRequest

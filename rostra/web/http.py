@@ -25,7 +25,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from rostra.accounts.models import Account
-from rostra.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from rostra.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RateLimited, ValidationError
 
 View = Callable[..., HttpResponse]
 
@@ -121,6 +121,10 @@ def domain_errors(view: View) -> View:
             return back(request)
         except ValidationError as exc:
             return error_page(request, 400, exc.message)
+        except RateLimited as exc:  # e.g. surge mode's limits for new accounts
+            limited = error_page(request, 429, exc.message)
+            limited["Retry-After"] = str(max(1, int(exc.retry_after)))
+            return limited
 
     return wrapper
 

@@ -13,6 +13,7 @@ from django.views import defaults
 
 from rostra.accounts import sessions
 from rostra.core.images import DISK_FULL, StorageFull
+from rostra.timelines import activity
 
 # Scripts only from this origin (htmx and Rostra's own), no inline script, no plugins, no framing.
 CSP = (
@@ -138,6 +139,11 @@ class SessionActivityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         old_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        if old_key and getattr(request, "user", None) is not None and request.user.is_authenticated:
+            try:  # last_active_at, hourly; a person back after weeks gets their home rebuilt first
+                activity.note_active(getattr(request.user, "account", None))
+            except DatabaseError as exc:
+                log.warning("could not note account activity: %s", exc)
         response = self.get_response(request)
         session = getattr(request, "session", None)
         key = session.session_key if session is not None else None

@@ -21,6 +21,7 @@ from rostra.web.views import lifeboat as lifeboat_views
 from rostra.web.views import moving as moving_views
 from rostra.web.views import portability as portability_views
 from rostra.web.views import settings as settings_views
+from rostra.web.views import surge as surge_views
 
 LOCAL_USER = r"@(?P<username>[A-Za-z0-9_]{1,30})"
 # A local account (@alice) or a remote one known here (@zoe@remote.example, @zoe@127.0.0.2:8080)
@@ -43,6 +44,8 @@ urlpatterns = [
     path("offline", timelines.offline, name="offline"),
     # Signing up and in
     path("signup", auth.signup, name="signup"),
+    path("signup/waitlist/<str:token>", surge_views.waitlist, name="signup_waitlist"),  # surge mode
+    path("admin/surge", surge_views.admin, name="admin_surge"),
     path("login", auth.login_view, name="login"),
     path("login/2fa", security.login_two_factor, name="login_2fa"),
     path("logout", auth.logout_view, name="logout"),

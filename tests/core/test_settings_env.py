@@ -75,6 +75,8 @@ BAD_VALUES = [
     ("DATABASE_URL", "postgres://"),
     ("REDIS_URL", "http://127.0.0.1:6379"),
     ("REDIS_URL", "redis://"),
+    ("DATABASE_REPLICA_URLS", "postgres://replica:5432/rostra"),  # without a PostgreSQL DATABASE_URL
+    ("ROSTRA_MEDIA_S3_URL", "https://s3.example.com/bucket"),  # no access key and secret
     ("ROSTRA_SECRET_KEY", "short"),
     ("ROSTRA_DEBUG", "sometimes"),
     ("ROSTRA_INSTANCE_NAME", "n" * 61),
@@ -83,6 +85,8 @@ BAD_VALUES = [
     ("ROSTRA_MAX_POST_CHARS", "100001"),
     ("ROSTRA_MAX_POST_CHARS", "1e3"),
     ("ROSTRA_REGISTRATIONS", "invite-only"),
+    ("ROSTRA_SURGE_SIGNUPS_PER_MIN", "0"),
+    ("ROSTRA_SURGE_SIGNUPS_PER_MIN", "lots"),
     ("ROSTRA_MEDIA_MAX_BYTES", "16MB"),
     ("ROSTRA_MEDIA_MAX_BYTES", "10"),
     ("ROSTRA_MEDIA_MAX_PIXELS", "-1"),
@@ -111,6 +115,24 @@ BAD_VALUES = [
     ("ROSTRA_MEDIA_URL", "https://media.example.org/files"),
     ("ROSTRA_MEDIA_URL", "https://user@media.example.org"),
     ("ROSTRA_MEDIA_URL", "https://127.0.0.1:8000"),  # the site's own origin is not a separate one
+    ("ROSTRA_SHED_QUEUE_MS", "-1"),
+    ("ROSTRA_SHED_QUEUE_MS", "60001"),
+    ("ROSTRA_SHED_MAX_INFLIGHT", "1025"),
+    ("ROSTRA_SHED_MAX_INFLIGHT", "some"),
+    ("ROSTRA_SHED_TASK_BACKLOG", "-1"),
+    ("ROSTRA_SHED_TASK_BACKLOG", "100000001"),
+    ("ROSTRA_SHED_RETRY_AFTER", "0"),
+    ("ROSTRA_SHED_RETRY_AFTER", "3601"),
+    ("ROSTRA_LOG_FORMAT", "xml"),
+    ("ROSTRA_METRICS_ALLOW", "10.0.0.0/8,prometheus.internal"),
+    ("ROSTRA_METRICS_TOKEN", "short"),
+    ("ROSTRA_METRICS_TOKEN", "has spaces in it 1234567"),
+    ("ROSTRA_HOME_MAX_ITEMS", "99"),
+    ("ROSTRA_HOME_MAX_ITEMS", "10001"),
+    ("ROSTRA_FANOUT_BATCH", "99"),
+    ("ROSTRA_FANOUT_BATCH", "1000001"),
+    ("ROSTRA_INACTIVE_DAYS", "0"),
+    ("ROSTRA_INACTIVE_DAYS", "3651"),
 ]
 
 

@@ -15,7 +15,7 @@ from rostra.notifications.models import Notification
 from rostra.pipeline import dispatch, runner
 from rostra.posts.models import Post
 from rostra.testing.world import make_account, make_post
-from rostra.timelines.models import HomeEntry
+from tests.timelines.homes import owners
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_events_run_at_least_once_with_idempotent_effects(world, run_tasks):
     w = world
     post = make_post(w.bob, "hello @alice")
     run_tasks()
-    homes = set(HomeEntry.objects.filter(post=post).values_list("owner_id", flat=True))
+    homes = owners(post)
     told = list(Notification.objects.filter(post=post).values_list("recipient_id", "kind"))
     assert homes and told
     # Deliver it again (the queue and the sweeper both ran it, or a worker died after the
@@ -79,7 +79,7 @@ def test_events_run_at_least_once_with_idempotent_effects(world, run_tasks):
     for _ in range(2):
         Event.objects.filter(kind="post.created", payload={"post_id": post.pk}).update(done_at=None)
         assert runner.sweep(older_than_s=-1) == 1
-    assert set(HomeEntry.objects.filter(post=post).values_list("owner_id", flat=True)) == homes
+    assert owners(post) == homes
     assert list(Notification.objects.filter(post=post).values_list("recipient_id", "kind")) == told
 
 

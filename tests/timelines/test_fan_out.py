@@ -8,8 +8,8 @@ from rostra.posts import actions as posts
 from rostra.posts.models import Post
 from rostra.testing.world import make_account, make_post
 from rostra.timelines.actions import fan_out_post, rebuild_home
-from rostra.timelines.models import HomeEntry
 from rostra.timelines.queries import home
+from tests.timelines import homes
 
 
 def _home(account) -> list[int]:
@@ -17,7 +17,7 @@ def _home(account) -> list[int]:
 
 
 def _owners(post) -> set[int]:
-    return set(HomeEntry.objects.filter(post=post).values_list("owner_id", flat=True))
+    return homes.owners(post)
 
 
 def test_followers_get_a_post_and_others_do_not(world, run_tasks):
@@ -35,7 +35,7 @@ def test_fan_out_is_idempotent(world, run_tasks):
     post = make_post(world.alice, "once")
     run_tasks()
     assert fan_out_post(post.pk) == 3
-    assert HomeEntry.objects.filter(post=post).count() == 3
+    assert len(_owners(post)) == 3
 
 
 def test_unlisted_and_private_reach_followers(world, run_tasks):
@@ -145,7 +145,7 @@ def test_backfill_on_follow(world, run_tasks):
     assert public.pk in _home(w.dave) and private.pk in _home(w.dave) and shared.pk in _home(w.dave)
     for post in (direct, reply_to_other, held, shared_then_held, shared_from_blocker):
         assert post.pk not in _home(w.dave)
-        assert not HomeEntry.objects.filter(owner=w.dave, post=post).exists()
+        assert not homes.holds(w.dave, post)
 
 
 def test_unfollow_removes_their_posts(world, run_tasks):
@@ -156,7 +156,7 @@ def test_unfollow_removes_their_posts(world, run_tasks):
     accounts.unfollow(w.bob, w.alice)
     run_tasks()
     assert post.pk not in _home(w.bob)
-    assert not HomeEntry.objects.filter(owner=w.bob, post=post).exists()
+    assert not homes.holds(w.bob, post)
     assert mention.pk in _home(w.bob)  # what mentions you stays
 
 
@@ -168,8 +168,8 @@ def test_block_removes_posts_both_ways(world, run_tasks):
     assert by_bob.pk in _home(w.alice) and by_alice.pk in _home(w.bob)
     accounts.block(w.bob, w.alice)
     run_tasks()
-    assert not HomeEntry.objects.filter(owner=w.alice, post=by_bob).exists()
-    assert not HomeEntry.objects.filter(owner=w.bob, post=by_alice).exists()
+    assert not homes.holds(w.alice, by_bob)
+    assert not homes.holds(w.bob, by_alice)
     assert by_bob.pk not in _home(w.alice) and by_alice.pk not in _home(w.bob)
 
 
@@ -178,7 +178,7 @@ def test_rebuild_home(world, run_tasks):
     posts_ = [make_post(w.alice, f"p{i}") for i in range(3)]
     direct = make_post(w.alice, "@bob psst", visibility="direct")
     run_tasks()
-    HomeEntry.objects.filter(owner=w.bob).delete()
+    homes.clear(w.bob)
     rebuild_home(w.bob.pk)
     assert set(_home(w.bob)) >= {p.pk for p in posts_}
     assert direct.pk not in _home(w.bob)
@@ -197,4 +197,4 @@ def test_backfill_after_an_unfollow_adds_nothing(world, run_tasks):
     # The queue delivers the unfollow before the follow (a retry, or two workers racing).
     run_event(Event.objects.get(kind="follow.removed", payload__follower_id=w.dave.pk).pk)
     run_tasks()
-    assert not HomeEntry.objects.filter(owner=w.dave, post=post).exists()
+    assert not homes.holds(w.dave, post)

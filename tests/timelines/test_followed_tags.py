@@ -12,8 +12,9 @@ from rostra.posts import actions as posts
 from rostra.posts.models import Hashtag, ModerationState, Post
 from rostra.testing.world import make_account, make_post
 from rostra.timelines import tags
-from rostra.timelines.models import FollowedTag, HomeEntry
+from rostra.timelines.models import FollowedTag
 from rostra.timelines.queries import home
+from tests.timelines import homes
 
 
 def _home(account) -> list[int]:
@@ -21,7 +22,7 @@ def _home(account) -> list[int]:
 
 
 def _owners(post) -> set[int]:
-    return set(HomeEntry.objects.filter(post=post).values_list("owner_id", flat=True))
+    return homes.owners(post)
 
 
 def test_follow_normalises_and_creates_an_unused_hashtag(world):
@@ -113,7 +114,7 @@ def test_only_public_original_published_posts_are_delivered(world, run_tasks):
     direct = make_post(w.alice, "@dave #python", visibility="direct")
     original = make_post(w.dave, "#python original")
     run_tasks()
-    HomeEntry.objects.filter(owner=w.carol).delete()
+    homes.clear(w.carol)
     repost = posts.repost(w.alice, original.pk)
     run_tasks()
     for post in (unlisted, private, direct, repost):
@@ -138,7 +139,7 @@ def test_own_posts_arrive_once(world, run_tasks):
     tags.follow_tag(w.alice, "python")
     post = make_post(w.alice, "my own #python")
     run_tasks()
-    assert HomeEntry.objects.filter(owner=w.alice, post=post).count() == 1
+    assert homes.holds(w.alice, post)
     assert _home(w.alice).count(post.pk) == 1
 
 

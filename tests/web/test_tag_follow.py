@@ -7,7 +7,8 @@ import re
 from django.test import Client
 
 from rostra.testing.world import make_post
-from rostra.timelines.models import FollowedTag, HomeEntry
+from rostra.timelines.models import FollowedTag
+from rostra.timelines.store import get_store
 
 FORM = re.compile(r'<form method="post" action="(/tags/[^"]+/(?:un)?follow)">')
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -28,7 +29,7 @@ def test_follow_and_unfollow_from_the_hashtag_page(world, run_tasks):
     # The follow works: a public #tea post by someone carol does not follow reaches her home.
     post = make_post(world.dave, "Brewing #Tea")
     run_tasks()
-    assert HomeEntry.objects.filter(owner=world.carol, post=post).exists()
+    assert get_store().has(world.carol.pk, post.pk)
     gone = client.post("/tags/tea/unfollow", {"csrfmiddlewaretoken": TOKEN.search(html).group(1)}, follow=True)
     assert "You no longer follow #Tea" in gone.content.decode()
     assert FORM.search(gone.content.decode()).group(1) == "/tags/tea/follow"

@@ -17,6 +17,7 @@ from ninja import Router, Schema
 
 from rostra.accounts import actions as account_actions
 from rostra.accounts import queries as account_queries
+from rostra.accounts import surge
 from rostra.accounts.models import Account
 from rostra.api import entities, oauth, schemas
 from rostra.api.endpoints.featured_tags import FeaturedTagSchema, featured_tag_entity
@@ -39,7 +40,7 @@ from rostra.api.http import (
     token_of,
     viewer_of,
 )
-from rostra.core.errors import NotFound, ValidationError
+from rostra.core.errors import Conflict, NotFound, ValidationError
 from rostra.core.images import read_upload
 from rostra.core.pagination import Page, paginate
 from rostra.posts import featured_tags as featured
@@ -112,6 +113,25 @@ def _registration_failed(errors: dict[str, list[tuple[str, str]]]) -> HttpRespon
     return error_response(422, f"Validation failed: {summary}", details=details)
 
 
+def _waitlisted(email: str) -> HttpResponse:
+    """Surge mode: the address joins the waitlist; 429 names the waitlist, the place and the link
+    (docs/api-compatibility.md, "Registering an account"). A bad or queued address: Mastodon's 422."""
+    try:
+        entry = surge.join_waitlist(email)
+    except ValidationError as exc:
+        return _registration_failed({"email": [(_code(exc.message), exc.message)]})
+    except Conflict as exc:
+        return _registration_failed({"email": [("ERR_TAKEN", exc.message)]})
+    place = surge.position(entry) or 1
+    return error_response(
+        429,
+        f"Sign-ups are queued on a waitlist (surge mode): you are number {place:,}. Your place and, when it is your turn, "
+        f"the sign-up form are at {surge.link_for(entry)} (also sent to your email address).",
+        {"Retry-After": "3600"},
+        waitlist={"position": place, "url": surge.link_for(entry)},
+    )
+
+
 class RegistrationIn(Schema):
     username: str
     email: str
@@ -150,7 +170,7 @@ class FamiliarFollowers(Schema):
 
 @router.post(
     "/v1/accounts",
-    response={200: Token, 403: schemas.Error, 422: RegistrationError},
+    response={200: Token, 403: schemas.Error, 422: RegistrationError, 429: schemas.Error},
     auth=Scoped("write:accounts", user=False),
     summary="Register an account (with an app token); answers a user token",
     openapi_extra=form_body_openapi(RegistrationIn),
@@ -175,8 +195,15 @@ def register(request: HttpRequest) -> Any:
         errors.setdefault("agreement", []).append(("ERR_ACCEPTED", "must be accepted"))
     if errors:
         return _registration_failed(errors)
+    invite = str(data.get("invite_code") or "").strip()  # Rostra's extension: an invite skips the surge waitlist
+    if surge.is_active() and not invite:
+        return _waitlisted(email)
     try:
-        user = account_actions.sign_up(username, email, password)
+        if surge.is_active():
+            user = surge.sign_up_with_invite(invite, username, email, password)
+        else:
+            user = account_actions.sign_up(username, email, password)
+        surge.note_signup()
     except ValidationError as exc:
         for field, messages in exc.errors.items():
             for message in messages:

@@ -10,6 +10,7 @@ from django.templatetags.static import static
 from ninja import Router
 
 from rostra.accounts import queries as account_queries
+from rostra.accounts import surge
 from rostra.api import entities, schemas
 from rostra.api.version import MASTODON_VERSION, SOURCE_URL
 from rostra.core.images import ALLOWED_FORMATS
@@ -73,11 +74,12 @@ def _thumbnail() -> str:
 def instance_v1(request: HttpRequest) -> dict[str, Any]:
     cfg = settings.ROSTRA
     stats = account_queries.instance_stats()
+    surging = surge.status()
     return {
         "uri": cfg.domain,
         "title": cfg.instance_name,
         "short_description": cfg.instance_description,
-        "description": cfg.instance_description,
+        "description": f"{cfg.instance_description}\n\n{surging.message}" if surging.active else cfg.instance_description,
         "email": "",
         "version": MASTODON_VERSION,
         "urls": {"streaming_api": _streaming_url()},
@@ -85,8 +87,8 @@ def instance_v1(request: HttpRequest) -> dict[str, Any]:
         "thumbnail": _thumbnail(),
         "languages": ["en"],
         "registrations": cfg.registrations == "open",
-        "approval_required": False,
-        "invites_enabled": False,
+        "approval_required": surging.active,  # surge mode: sign-ups wait on the waitlist
+        "invites_enabled": surging.active,
         "configuration": _configuration(),
         "contact_account": _contact(),
         "rules": rules(),
@@ -103,12 +105,13 @@ def instance_v2(request: HttpRequest) -> dict[str, Any]:
     configuration["vapid"] = {"public_key": ""}
     configuration["translation"] = {"enabled": False}
     open_ = cfg.registrations == "open"
+    surging = surge.status()
     return {
         "domain": cfg.domain,
         "title": cfg.instance_name,
         "version": MASTODON_VERSION,
         "source_url": SOURCE_URL,
-        "description": cfg.instance_description,
+        "description": f"{cfg.instance_description}\n\n{surging.message}" if surging.active else cfg.instance_description,
         "usage": {"users": {"active_month": stats.active_month}},
         "thumbnail": {"url": _thumbnail(), "blurhash": None, "versions": {}},
         "icon": [{"src": entities.absolute(static("rostra/icon.svg")), "size": "any"}],
@@ -116,8 +119,8 @@ def instance_v2(request: HttpRequest) -> dict[str, Any]:
         "configuration": configuration,
         "registrations": {
             "enabled": open_,
-            "approval_required": False,
-            "message": None if open_ else "Sign-ups are closed: an admin creates accounts here.",
+            "approval_required": open_ and surging.active,
+            "message": (surging.message if surging.active else None) if open_ else "Sign-ups are closed: an admin creates accounts here.",
             "url": entities.absolute("/signup") if open_ else None,
         },
         "api_versions": {"mastodon": 2},

@@ -65,7 +65,7 @@ from __future__ import annotations
 from .categories import CATEGORIES
 from .evaluate import CategoryMetrics, LabelledRow, evaluate, load_labelled
 from .model import LinearModel
-from .neardup import NearDuplicateIndex, NearDuplicates
+from .neardup import NearDuplicateIndex, NearDuplicates, RedisNearDuplicateIndex
 from .normalise import normalise
 from .rules import RuleMatch, RuleSet, UnsafeRule
 from .screener import DEFAULT_MODELS_DIR, Screener, ScreenResult, Stage2
@@ -78,6 +78,7 @@ __all__ = [
     "LinearModel",
     "NearDuplicateIndex",
     "NearDuplicates",
+    "RedisNearDuplicateIndex",
     "RuleMatch",
     "RuleSet",
     "ScreenResult",

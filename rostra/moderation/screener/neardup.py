@@ -9,23 +9,29 @@ or a few words still match).
 The index is in memory, bounded and time-windowed: entries older than ``window_seconds`` or beyond
 ``max_entries`` are evicted oldest first (each band bucket is a deque in insertion order, so
 eviction is O(bands)). ``check(...)`` answers how many near-duplicates were seen in the window and
-from how many distinct authors, then remembers the post. It is thread-safe. For one process;
-a scaled-out deployment keeps one index per worker, which still catches a wave that is large.
+from how many distinct authors, then remembers the post. It is thread-safe. That index is for one
+process (the embedded default); with ``REDIS_URL`` every web process shares one
+``RedisNearDuplicateIndex`` instead (the same bands as Redis keys living as long as the window).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 import numpy as np
+from redis.exceptions import RedisError
 
 from .features import substring_hashes, text_codes
 
+log = logging.getLogger(__name__)
 _MENTION = re.compile(r"(?<![\w@])@\w+(?:@[\w-]+(?:\.[\w-]+)+)?")
 _SPACES = re.compile(r"\s+")
 
@@ -151,3 +157,140 @@ class NearDuplicateIndex:
                 bucket.remove(entry_id)
             if not bucket:
                 del self._buckets[band][key]
+
+
+class RedisNearDuplicateIndex(NearDuplicateIndex):
+    """The same index kept in Redis, so every web process sees the same wave (``REDIS_URL``).
+
+    Signatures are computed as in memory; each LSH band bucket is a sorted set of entry ids scored
+    by arrival time, each entry (signature and author key) a string, all with the window as their
+    TTL, so Redis forgets old posts by itself. ``max_entries`` bounds the live entries (oldest
+    dropped first). ``clear()`` starts a new generation of keys (the old ones expire). When Redis
+    cannot be reached the check answers "no near-duplicates" and logs it: the other stages of
+    screening still apply, and posting does not stop.
+    """
+
+    def __init__(self, client: Any, *, prefix: str = "rostra:nd", **options: Any) -> None:
+        super().__init__(**{**options, "max_entries": 1})  # the in-memory ring buffer is unused
+        self.max_entries = int(options.get("max_entries", 50_000))
+        self.client = client
+        self.prefix = prefix
+        self._script = client.register_script(_CHECK_SCRIPT)
+
+    def _ns(self) -> str:
+        generation = self.client.get(f"{self.prefix}:gen")
+        return f"{self.prefix}:{int(generation or 0)}"
+
+    def _ttl(self) -> int:
+        return max(1, math.ceil(self.window_seconds))
+
+    def __len__(self) -> int:
+        try:
+            ns = self._ns()
+            self.client.zremrangebyscore(f"{ns}:entries", "-inf", f"({time.time() - self.window_seconds}")
+            return int(self.client.zcard(f"{ns}:entries"))
+        except RedisError:
+            return 0
+
+    def clear(self) -> None:
+        try:
+            self.client.incr(f"{self.prefix}:gen")
+            self.client.expire(f"{self.prefix}:gen", 30 * 24 * 3600)
+        except RedisError as exc:
+            log.warning("near-duplicate index unavailable (%s): not cleared", exc)
+
+    def check(
+        self, normalised: str, *, author_key: str | None = None, now: float | None = None, remember: bool = True
+    ) -> NearDuplicates:
+        sig = self.signature(normalised)
+        if sig is None:
+            return NONE
+        now = time.time() if now is None else now
+        try:
+            return self._check(sig, author_key, now, remember)
+        except RedisError as exc:
+            log.warning("near-duplicate index unavailable (%s): spam-wave detection skipped for this post", exc)
+            return NONE
+
+    def _check(self, sig: np.ndarray, author_key: str | None, now: float, remember: bool) -> NearDuplicates:
+        raw = sig.tobytes()
+        width = 4 * self.rows
+        bands = [raw[band * width : (band + 1) * width].hex() for band in range(self.bands)]
+        # One round trip: the script finds the candidates' stored signatures and remembers this post.
+        values = self._script(
+            args=[
+                self.prefix,
+                repr(float(now)),
+                repr(float(now - self.window_seconds)),
+                self.max_candidates,
+                self._ttl(),
+                "1" if remember else "0",
+                raw + (author_key or "").encode(),
+                self.max_entries,
+                self.bands,
+                *bands,
+            ]
+        )
+        stored = [v for v in values or () if v and len(v) >= 4 * self.num_perm]
+        if not stored:
+            return NONE
+        size = 4 * self.num_perm
+        sigs = np.frombuffer(b"".join(v[:size] for v in stored), dtype=np.uint32).reshape(len(stored), self.num_perm)
+        close = np.count_nonzero(sigs == sig[None, :], axis=1) >= self.threshold * self.num_perm
+        near = [v for v, ok in zip(stored, close.tolist(), strict=True) if ok]
+        authors = {a for v in near if (a := v[size:].decode())}
+        return NearDuplicates(len(near), len(authors))
+
+
+# The Redis side of RedisNearDuplicateIndex.check, atomic and in one round trip. Keys live under
+# <prefix>:<generation>: b:<band>:<hex> (sorted sets of entry ids by time), e:<id> (signature +
+# author key), seq (entry ids), entries (live ids by time, for the bound). One Redis, not a cluster.
+_CHECK_SCRIPT = """
+local prefix, now, horizon = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local maxc, ttl, remember = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == "1"
+local value, maxe, nbands = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local ns = prefix .. ":" .. (redis.call("GET", prefix .. ":gen") or "0")
+local seen, ids = {}, {}
+for i = 1, nbands do
+  local key = ns .. ":b:" .. (i - 1) .. ":" .. ARGV[9 + i]
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", "(" .. horizon)
+  for _, id in ipairs(redis.call("ZREVRANGEBYSCORE", key, "+inf", horizon, "LIMIT", 0, maxc)) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = tonumber(id)
+    end
+  end
+end
+table.sort(ids)
+local keys = {}
+for j = math.max(1, #ids - maxc + 1), #ids do
+  keys[#keys + 1] = ns .. ":e:" .. ids[j]
+end
+local values = {}
+if #keys > 0 then
+  values = redis.call("MGET", unpack(keys))
+end
+if remember then
+  local id = redis.call("INCR", ns .. ":seq")
+  redis.call("EXPIRE", ns .. ":seq", ttl)
+  redis.call("SET", ns .. ":e:" .. id, value, "EX", ttl)
+  for i = 1, nbands do
+    local key = ns .. ":b:" .. (i - 1) .. ":" .. ARGV[9 + i]
+    redis.call("ZADD", key, now, id)
+    redis.call("ZREMRANGEBYRANK", key, 0, -(maxc + 1))
+    redis.call("EXPIRE", key, ttl)
+  end
+  local live_key = ns .. ":entries"
+  redis.call("ZADD", live_key, now, id)
+  redis.call("ZREMRANGEBYSCORE", live_key, "-inf", "(" .. horizon)
+  redis.call("EXPIRE", live_key, ttl)
+  local live = redis.call("ZCARD", live_key)
+  if live > maxe then
+    local dropped = redis.call("ZPOPMIN", live_key, live - maxe)
+    for k = 1, #dropped, 2 do
+      redis.call("DEL", ns .. ":e:" .. dropped[k])
+    end
+  end
+end
+return values
+"""

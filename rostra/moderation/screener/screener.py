@@ -95,13 +95,16 @@ class Screener:
         borderline: Band | Mapping[str, Band] = DEFAULT_BORDERLINE,
         near_duplicate_window: float = 3600.0,
         near_duplicate_capacity: int = 50_000,
+        near_duplicate_index: NearDuplicateIndex | None = None,
     ) -> Screener:
         """Load the stage-1 model from ``models_dir`` (default: the committed models)."""
         model = LinearModel.load(models_dir or DEFAULT_MODELS_DIR)
         return cls(
             model,
             rules=RuleSet.compile(rules, categories=CATEGORIES),
-            near_duplicates=NearDuplicateIndex(window_seconds=near_duplicate_window, max_entries=near_duplicate_capacity),
+            near_duplicates=near_duplicate_index
+            if near_duplicate_index is not None
+            else NearDuplicateIndex(window_seconds=near_duplicate_window, max_entries=near_duplicate_capacity),
             borderline=borderline,
         )
 

@@ -11,10 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rostra.accounts import actions as accounts
 from rostra.accounts import queries as account_queries
+from rostra.accounts import surge
 from rostra.core.errors import ValidationError
 from rostra.web.forms import LoginForm, SignupForm
 from rostra.web.http import apply_errors, safe_next
 from rostra.web.views import security
+from rostra.web.views import surge as surge_views
 
 
 def _registrations_open() -> bool:
@@ -28,6 +30,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "rostra/auth/closed.html", {"nav": "signup"}, status=status)
     if request.user.is_authenticated:
         return HttpResponseRedirect("/home")
+    queued = surge_views.signup(request)  # surge mode: the waitlist, or an invite link's form
+    if queued is not None:
+        return queued
     # Parse
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -37,6 +42,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
+            surge.note_signup()  # auto surge mode counts sign-ups
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {settings.ROSTRA.instance_name}, @{user.username}!")
             return HttpResponseRedirect("/home")

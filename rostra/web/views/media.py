@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
@@ -19,6 +18,7 @@ from rostra.accounts import queries as account_queries
 from rostra.accounts.models import Account
 from rostra.core import grants
 from rostra.core.errors import NotFound
+from rostra.core.mediastore import media_store
 from rostra.moderation import queries as moderation_queries
 from rostra.moderation.policies import is_moderator
 from rostra.posts.queries import media_for_viewer
@@ -30,12 +30,15 @@ TYPES_BY_EXTENSION = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/we
 
 
 def _open(file_name: str, content_type: str, cache_control: str) -> FileResponse:
-    path = settings.ROSTRA.media_dir / file_name
+    # Called only after the door said yes. From S3 the object is streamed through this response
+    # (the bucket stays private, and these headers apply as for a file on disk).
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
-    except OSError:
+        handle, size = media_store().open(file_name)  # FileResponse closes it
+    except FileNotFoundError:
         raise Http404 from None
     response = FileResponse(handle, content_type=content_type)
+    if size is not None and not response.has_header("Content-Length"):
+        response["Content-Length"] = str(size)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = cache_control
