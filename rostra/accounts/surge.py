@@ -302,7 +302,7 @@ def link_for(entry: WaitlistEntry) -> str:
 def entry_for_token(token: str) -> WaitlistEntry:
     """The entry a waitlist link is for; ``NotFound`` for a malformed, forged or used link."""
     head, _, mac = (token or "").partition("-")
-    if not head.isdigit() or len(head) > 20 or not hmac.compare_digest(mac, _digest(int(head))):
+    if not head.isdigit() or len(head) > 20 or not hmac.compare_digest(mac.encode(), _digest(int(head)).encode()):
         raise NotFound("This waitlist link is not valid.")
     entry = WaitlistEntry.objects.filter(pk=int(head)).first()
     if entry is None or entry.used_at is not None:
@@ -393,6 +393,8 @@ def sign_up_admitted(token: str, username: str, password: str) -> User:
     """Create the account of an admitted waitlist entry (its email address), once."""
     from rostra.accounts.actions import sign_up
 
+    if settings.ROSTRA.registrations != "open":
+        raise PermissionDenied("Sign-ups are closed on this server: an admin closed them after you were admitted.")
     entry = entry_for_token(token)
     if entry.admitted_at is None:
         raise PermissionDenied("It is not your turn yet: this link will let you sign up once you are admitted.")

@@ -493,10 +493,28 @@ def _copy_part(tar: tarfile.TarFile, part: dict[str, Any], dest: Path, archive: 
 def _swap_sqlite(new_db: Path) -> None:
     db = _sqlite_path()
     db.parent.mkdir(parents=True, exist_ok=True)
-    # The old database's WAL must not outlive it: SQLite would replay it onto the restored file.
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
-    os.replace(new_db, db)
+    # Staged beside the database (a rename never crosses file systems), the old database and its
+    # WAL moved aside (SQLite would replay an old WAL onto the restored file), swapped, and only
+    # then the old files deleted; a failure puts the old ones back.
+    staged = db.with_name(db.name + ".restoring")
+    if new_db != staged:
+        shutil.copyfile(new_db, staged)
+        new_db.unlink(missing_ok=True)
+    aside = [(Path(str(db) + suffix), Path(str(db) + suffix + ".old")) for suffix in ("", "-wal", "-shm", "-journal")]
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for live, old in aside:
+            if live.exists():
+                os.replace(live, old)
+                moved.append((live, old))
+        os.replace(staged, db)
+    except OSError as exc:
+        for live, old in moved:
+            os.replace(old, live)
+        staged.unlink(missing_ok=True)
+        raise BackupError(f"the restored database could not be swapped in ({exc}); the old database is back in place.") from None
+    for _live, old in moved:
+        old.unlink(missing_ok=True)
 
 
 def _restore_postgres(dump: Path) -> None:

@@ -234,7 +234,7 @@ class RostraSettings:
         return bool(self.database_url)
 
 
-def _replica_urls(raw: str | None, database_url: str | None) -> tuple[str, ...]:
+def _replica_urls(raw: str | None, database_url: str | None, redis_url: str | None) -> tuple[str, ...]:
     """DATABASE_REPLICA_URLS: PostgreSQL URLs, and only beside a PostgreSQL DATABASE_URL."""
     urls = tuple(u.strip() for u in (raw or "").split(",") if u.strip())
     if not urls:
@@ -243,6 +243,11 @@ def _replica_urls(raw: str | None, database_url: str | None) -> tuple[str, ...]:
         raise ConfigError(
             "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL: SQLite has no read replicas "
             "(unset DATABASE_REPLICA_URLS, or set DATABASE_URL=postgres://...)."
+        )
+    if not redis_url:
+        raise ConfigError(
+            "DATABASE_REPLICA_URLS needs REDIS_URL: after a person writes, their reads go to the primary for a few seconds, "
+            "and every web process must know it (set REDIS_URL=redis://...)."
         )
     for url in urls:
         _url("DATABASE_REPLICA_URLS", url, ("postgres", "postgresql"))
@@ -350,7 +355,7 @@ def load(environ: Mapping[str, str] | None = None) -> RostraSettings:
         https=_bool("ROSTRA_HTTPS", req("ROSTRA_HTTPS")),
         hsts_preload=_bool("ROSTRA_HSTS_PRELOAD", req("ROSTRA_HSTS_PRELOAD")),
         database_url=database_url,
-        database_replica_urls=_replica_urls(get("DATABASE_REPLICA_URLS"), database_url),
+        database_replica_urls=_replica_urls(get("DATABASE_REPLICA_URLS"), database_url, redis_url),
         media_s3_url=_media_s3_url(get("ROSTRA_MEDIA_S3_URL")),
         redis_url=redis_url,
         secret_key=_secret_key(data_dir, get("ROSTRA_SECRET_KEY")),

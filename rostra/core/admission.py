@@ -55,7 +55,7 @@ _PROTECTED_WRITES = re.compile(
     r"api/v1/reports/?|report|api/v1/admin/.*|moderation(?:/.*)?|admin/.*"
     r"|api/v1/accounts/[^/]+/(?:un)?(?:block|mute)|@[^/]+/(?:un)?(?:block|mute)|api/v1/domain_blocks"
     r"|notices/[^/]+/(?:appeal|messages)|jury/[^/]+/(?:vote|recuse)"
-    r"|logout|oauth/revoke|settings/delete"
+    r"|logout|oauth/revoke|settings/delete|settings/security/apps/[^/]+/revoke"
     r")$"
 )
 

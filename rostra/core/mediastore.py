@@ -57,6 +57,16 @@ def safe_name(name: str) -> bool:
     return bool(name) and _SAFE_NAME.match(name) is not None and ".." not in name
 
 
+# What Rostra itself names a file (rostra.core.images, exports): 128 random bits in hex and an
+# extension. The orphan sweep only ever considers such names, so a bucket (or prefix) shared with
+# anything else never loses that other data.
+_OWN_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z0-9]{2,5}$")
+
+
+def own_name(name: str) -> bool:
+    return _OWN_NAME.match(name) is not None
+
+
 class MediaStore(ABC):
     """Flat namespace of files named by ``rostra.core.images`` (no folders)."""
 
@@ -281,6 +291,24 @@ class S3Store(MediaStore):
                 raise MediaStoreError(
                     errno.EIO, f"the media bucket refused to delete {len(answer['Errors'])} file(s) ({first.get('Code')})"
                 )
+            self._delete_versions(chunk)
+
+    def _delete_versions(self, keys: list[str]) -> None:
+        """On a versioned bucket a delete only adds a marker and the image stays: deletion must
+        really delete, so every version (and marker) of these keys goes too."""
+        versions: list[dict[str, str]] = []
+        try:
+            for key in keys:
+                page = self.client.list_object_versions(Bucket=self.location.bucket, Prefix=key)
+                for item in [*page.get("Versions", ()), *page.get("DeleteMarkers", ())]:
+                    if item["Key"] == key:
+                        versions.append({"Key": key, "VersionId": item["VersionId"]})
+            for start in range(0, len(versions), 1000):
+                self.client.delete_objects(Bucket=self.location.bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True})
+        except Exception as exc:  # noqa: BLE001
+            if _error_code(exc) in ("NotImplemented", "AccessDenied"):
+                return  # a store without versioning support (or rights to list them): the plain delete was all there is
+            raise self._fail("delete old versions of files", exc) from None
 
     def names_older_than(self, timestamp: float) -> Iterator[str]:
         cutoff = datetime.fromtimestamp(timestamp, tz=UTC)
@@ -289,7 +317,7 @@ class S3Store(MediaStore):
             for page in pages:
                 for item in page.get("Contents", ()):
                     name = item["Key"][len(self.location.prefix) :]
-                    if safe_name(name) and item["LastModified"] < cutoff:
+                    if own_name(name) and item["LastModified"] < cutoff:
                         yield name
         except Exception as exc:  # noqa: BLE001
             raise self._fail("list its files", exc) from None

@@ -33,12 +33,20 @@ def test_replicas_without_postgresql_are_refused_with_a_clear_message(tmp_path) 
         load(_env(tmp_path, DATABASE_URL="sqlite:///tmp/x.sqlite3", DATABASE_REPLICA_URLS="postgres://r:5432/rostra"))
 
 
+def test_replicas_without_redis_are_refused_with_a_clear_message(tmp_path) -> None:
+    # Read-your-writes must be known to every web process: a per-process cache would send a
+    # person's next request, on another process, to a replica that has not seen their write.
+    with pytest.raises(ConfigError, match="DATABASE_REPLICA_URLS needs REDIS_URL"):
+        load(_env(tmp_path, DATABASE_URL="postgres://db:5432/rostra", DATABASE_REPLICA_URLS="postgres://r1:5432/rostra"))
+
+
 def test_a_replica_url_that_is_not_postgresql_is_refused(tmp_path) -> None:
     with pytest.raises(ConfigError, match="DATABASE_REPLICA_URLS="):
         load(
             _env(
                 tmp_path,
                 DATABASE_URL="postgres://db:5432/rostra",
+                REDIS_URL="redis://cache:6379/0",
                 DATABASE_REPLICA_URLS="postgres://r1:5432/rostra, mysql://r2/rostra",
             )
         )
@@ -49,6 +57,7 @@ def test_replica_urls_are_read_in_order(tmp_path) -> None:
         _env(
             tmp_path,
             DATABASE_URL="postgres://db:5432/rostra",
+            REDIS_URL="redis://cache:6379/0",
             DATABASE_REPLICA_URLS="postgres://r1:5432/rostra,postgres://r2:5432/rostra",
         )
     )

@@ -163,9 +163,20 @@ def test_the_orphan_sweep_deletes_objects_no_row_names(db, bucket) -> None:
     stray = "0123456789abcdef0123456789abcdef.png"
     bucket.put_object(Bucket=bucket.bucket_name, Key=f"rostra/{stray}", Body=b"left behind by a killed upload")
     bucket.put_object(Bucket=bucket.bucket_name, Key="not-rostra/elsewhere.png", Body=b"another prefix: not ours")
+    bucket.put_object(Bucket=bucket.bucket_name, Key="rostra/holiday.png", Body=b"under our prefix, not named as Rostra names")
     assert discard_orphan_files() == 0  # younger than the grace period (an hour)
     assert discard_orphan_files(older_than=timedelta(seconds=-60)) == 1  # as if an hour had passed
-    assert _keys(bucket) == {f"rostra/{kept.file}", f"rostra/{kept.thumbnail}", "not-rostra/elsewhere.png"}
+    assert _keys(bucket) == {f"rostra/{kept.file}", f"rostra/{kept.thumbnail}", "not-rostra/elsewhere.png", "rostra/holiday.png"}
+
+
+def test_deleting_on_a_versioned_bucket_removes_every_version(db, bucket, django_capture_on_commit_callbacks) -> None:
+    bucket.put_bucket_versioning(Bucket=bucket.bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    alice = make_account("alice")
+    abandoned = upload_media(alice, png_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert discard_media(alice, [abandoned.pk]) == 1
+    left = bucket.list_object_versions(Bucket=bucket.bucket_name)
+    assert not left.get("Versions") and not left.get("DeleteMarkers")  # no copy, no marker over a copy
 
 
 def test_an_export_reads_its_images_from_the_bucket(db, bucket, tmp_path) -> None:

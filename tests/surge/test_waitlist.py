@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -95,6 +96,21 @@ def test_forged_links_are_refused(world, surging) -> None:
         assert Client().get(f"/signup/waitlist/{token}").status_code == 404
     with pytest.raises(NotFound):
         surge.entry_for_token("12-34")
+    # Not ASCII: refused like any forgery, never a 500.
+    assert Client().get(f"/signup/waitlist/{entry_id}-%C3%A9").status_code == 404
+    with pytest.raises(NotFound):
+        surge.entry_for_token(f"{entry_id}-é")
+
+
+def test_an_admitted_link_creates_nothing_once_sign_ups_are_closed(world, surging, settings) -> None:
+    link = _join(Client(), "late@example.net")
+    surge.admit(world.admin.user, 1)
+    settings.ROSTRA = dataclasses.replace(settings.ROSTRA, registrations="closed")
+    r = Client().post(link, {"username": "late", "password": PASSWORD})
+    assert r.status_code == 404 and not User.objects.filter(username="late").exists()  # the sign-up pages are closed
+    with pytest.raises(PermissionDenied, match="closed"):  # and so is the action behind them
+        surge.sign_up_admitted(link.rsplit("/", 1)[1], "late", PASSWORD)
+    assert not User.objects.filter(username="late").exists()
 
 
 def test_admitting_needs_an_admin_and_a_sane_count(world, surging) -> None:
