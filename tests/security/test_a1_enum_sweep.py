@@ -45,7 +45,7 @@ from rostra.testing.images import png_bytes
 from rostra.testing.world import World, make_account, make_post
 
 # Headers that may differ between two requests whatever they ask: the rate-limit counters move on.
-VOLATILE = {"x-ratelimit-remaining", "x-ratelimit-reset", "date"}
+VOLATILE = {"x-ratelimit-remaining", "x-ratelimit-reset", "date", "x-request-id"}  # a fresh random id per request
 CSRF = re.compile(r"[A-Za-z0-9]{64}")  # a masked CSRF token differs on every page
 
 
