@@ -150,7 +150,12 @@ def test_local_figures(tmp_path: Path) -> None:
         redis = local.redis_figures(os.environ["ROSTRA_TEST_REDIS_URL"], seconds=0.2)
         assert redis["redis_zadd_per_s"] > 0 and redis["redis_zadd_pipelined_per_s"] > 0
     if os.environ.get("ROSTRA_TEST_DATABASE_URL"):
-        pg = local.postgres_insert_figures(os.environ["ROSTRA_TEST_DATABASE_URL"], seconds=0.2, bulk_rows=1_000)
+        # The server's maintenance database: the suite's own database name (`make test`'s .../rostra)
+        # need not exist, only Django's test_ copy of it does.
+        from urllib.parse import urlsplit
+
+        server = urlsplit(os.environ["ROSTRA_TEST_DATABASE_URL"])._replace(path="/postgres").geturl()
+        pg = local.postgres_insert_figures(server, seconds=0.2, bulk_rows=1_000)
         assert pg["postgres_commits_per_s"] > 0 and pg["postgres_bulk_rows_per_s"] > 0
     assert process_tree_rss_mb(os.getpid()) > 10
 
