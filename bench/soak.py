@@ -29,29 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.overload import Answer, Mix, closed_loop, open_loop, own_server, summarise, table
-
-
-def process_tree_rss_mb(pid: int) -> float:
-    """Summed VmRSS of ``pid`` and all its descendants (Linux /proc), in MB."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total_kb, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kb / 1024
+from bench.suite.servers import process_tree_rss_mb
 
 
 def queue_depth() -> dict[str, int]:
