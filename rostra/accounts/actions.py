@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -50,13 +51,29 @@ def validate_username(username: str) -> str:
         raise ValidationError("A username is 1 to 30 letters, digits or underscores.", field="username")
     if username.lower() in RESERVED_USERNAMES:
         raise ValidationError("That username is reserved; please choose another.", field="username")
+    # ``iexact`` on these fields is LOWER() = LOWER(), served by the unique indexes (models.LowerExact)
     if Account.objects.filter(username__iexact=username, domain="").exists() or User.objects.filter(username__iexact=username).exists():
         raise ValidationError("That username is taken.", field="username")
     return username
 
 
-def sign_up(username: str, email: str, password: str, *, role: str = Role.MEMBER, display_name: str = "") -> User:
-    """Create a person: the login and its public account, together or not at all."""
+@dataclass(frozen=True)
+class NewPerson:
+    """A sign-up checked and with its password hashed, ready for ``create_person``."""
+
+    username: str
+    email: str
+    password_hash: str
+    role: str
+    display_name: str
+
+
+def check_sign_up(username: str, email: str, password: str, *, role: str = Role.MEMBER, display_name: str = "") -> NewPerson:
+    """Validate a sign-up (``ValidationError`` lists every problem at once) and hash its password.
+
+    The hash (Argon2id, tens of milliseconds) is computed here, outside any transaction, and so
+    must this be called: on SQLite a write transaction is one lock for the whole database, and a
+    hash inside it would queue every other writer of the server behind it."""
     errors: dict[str, list[str]] = {}
     try:
         username = validate_username(username)
@@ -78,15 +95,27 @@ def sign_up(username: str, email: str, password: str, *, role: str = Role.MEMBER
     if errors:
         first = next(iter(errors.values()))[0]
         raise ValidationError(first, errors=errors)
+    return NewPerson(username, email, make_password(password), role, display_name[:MAX_DISPLAY_NAME])
+
+
+def create_person(new: NewPerson) -> User:
+    """Write a checked sign-up: the login and its public account, together or not at all (two
+    inserts; callers may wrap this in their own transaction with what the sign-up spends)."""
     try:
         with transaction.atomic():
-            user = User(username=username, email=email, role=role)
-            user.set_password(password)
+            user = User(username=new.username, email=new.email, role=new.role, password=new.password_hash)
             user.save()
-            Account.objects.create(user=user, username=username, display_name=display_name[:MAX_DISPLAY_NAME])
+            Account.objects.create(user=user, username=new.username, display_name=new.display_name)
     except IntegrityError:  # a concurrent sign-up took the name between our check and insert
         raise ValidationError("That username or email address is taken.", field="username") from None
     return user
+
+
+def sign_up(username: str, email: str, password: str, *, role: str = Role.MEMBER, display_name: str = "") -> User:
+    """Create a person: the login and its public account, together or not at all. Call it outside
+    any transaction (see ``check_sign_up``); to spend something in the same transaction as the
+    inserts, call ``check_sign_up`` first and ``create_person`` inside the transaction."""
+    return create_person(check_sign_up(username, email, password, role=role, display_name=display_name))
 
 
 @dataclass

@@ -391,18 +391,19 @@ def send_waitlist_email(entry_id: int, *, admitted: bool) -> None:
 
 def sign_up_admitted(token: str, username: str, password: str) -> User:
     """Create the account of an admitted waitlist entry (its email address), once."""
-    from rostra.accounts.actions import sign_up
+    from rostra.accounts.actions import check_sign_up, create_person
 
     if settings.ROSTRA.registrations != "open":
         raise PermissionDenied("Sign-ups are closed on this server: an admin closed them after you were admitted.")
     entry = entry_for_token(token)
     if entry.admitted_at is None:
         raise PermissionDenied("It is not your turn yet: this link will let you sign up once you are admitted.")
+    new = check_sign_up(username, entry.email, password)  # the password hash, before the transaction
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if locked.used_at is not None:
             raise NotFound("This waitlist link was already used to create an account.")
-        user = sign_up(username, locked.email, password)
+        user = create_person(new)
         locked.used_at = now()
         locked.save(update_fields=["used_at"])
     return user
@@ -459,16 +460,17 @@ def check_invite(code: str) -> Invite:
 
 def sign_up_with_invite(code: str, username: str, email: str, password: str) -> User:
     """Sign up past the waitlist, spending one use of the invite, together or not at all."""
-    from rostra.accounts.actions import sign_up
+    from rostra.accounts.actions import check_sign_up, create_person
 
     check_invite(code)
+    new = check_sign_up(username, email, password)  # the password hash, before the transaction
     with transaction.atomic():
         spent = Invite.objects.filter(_usable(now()), code=code.strip()).update(uses=F("uses") + 1)
         if spent != 1:
             raise ValidationError(
                 "This invite link is not valid: it has expired, was withdrawn or has been used up.", field="invite"
             )
-        return sign_up(username, email, password)
+        return create_person(new)
 
 
 def revoke_invite(actor: User, invite_id: int) -> None:
