@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.suite.servers import process_tree_rss_mb
+from bench.suite.servers import process_tree_memory, process_tree_rss_mb
 
 
 def screener_figures(*, quick: bool = False) -> dict[str, float]:
@@ -149,6 +149,25 @@ def redis_figures(url: str, *, seconds: float = 2.0) -> dict[str, float]:
 
 
 def idle_rss_figures(pid: int, *, idle_seconds: float = 10.0) -> dict[str, float]:
-    """The summed RSS of a server's process tree after ``idle_seconds`` without requests."""
+    """The memory of a server's process tree after ``idle_seconds`` without requests: summed RSS
+    (``idle_rss_mb``, shared pages counted once per process that maps them), summed PSS
+    (``idle_pss_mb``, shared pages divided among their processes: what the tree really occupies)
+    and summed USS (``idle_uss_mb``), then RSS and PSS per role (``idle_rss_mb_<role>``,
+    ``idle_pss_mb_<role>``: supervisor, web_master, web_workers, task_worker, streaming; the web
+    workers summed) and how many processes the tree has (``idle_processes``)."""
     time.sleep(idle_seconds)
-    return {"idle_rss_mb": process_tree_rss_mb(pid)}
+    tree = process_tree_memory(pid)
+    figures: dict[str, float] = {
+        "idle_rss_mb": round(sum(p.rss_mb for p in tree), 1),
+        "idle_pss_mb": round(sum(p.pss_mb for p in tree), 1),
+        "idle_uss_mb": round(sum(p.uss_mb for p in tree), 1),
+        "idle_processes": len(tree),
+    }
+    if not tree:  # /proc/<pid>/smaps_rollup unreadable (not Linux >= 4.14): RSS alone
+        figures["idle_rss_mb"] = round(process_tree_rss_mb(pid), 1)
+    for p in tree:
+        role = ("web_workers" if p.role == "web worker" else p.role).replace(" ", "_")
+        for kind, value in (("rss", p.rss_mb), ("pss", p.pss_mb)):
+            key = f"idle_{kind}_mb_{role}"
+            figures[key] = round(figures.get(key, 0.0) + value, 1)
+    return figures

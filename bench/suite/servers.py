@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -173,8 +174,8 @@ class CeilingServer(_Process):
         wait_until_up(f"{self.base_url}/api/v1/timelines/home", self.process, self.log, timeout)
 
 
-def process_tree_rss_mb(pid: int) -> float:
-    """The summed resident memory of a process and all its descendants (Linux /proc), in MB."""
+def _process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc), parents before their children."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -185,11 +186,18 @@ def process_tree_rss_mb(pid: int) -> float:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    total_kb = 0
-    todo = [pid]
+    tree, todo = [], [pid]
     while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
+        p = todo.pop(0)
+        tree.append(p)
+        todo.extend(sorted(children.get(p, [])))
+    return tree
+
+
+def process_tree_rss_mb(pid: int) -> float:
+    """The summed resident memory of a process and all its descendants (Linux /proc), in MB."""
+    total_kb = 0
+    for p in _process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -197,6 +205,59 @@ def process_tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total_kb / 1024
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    """One process's memory in MB (Linux /proc/<pid>/smaps_rollup). ``rss``: every page it has resident,
+    shared ones included; ``pss``: each shared page divided by the number of processes sharing it (the
+    PSS of a tree adds up to what it really occupies); ``uss``: the pages only it has (what ending it frees)."""
+
+    pid: int
+    role: str
+    rss_mb: float
+    pss_mb: float
+    uss_mb: float
+
+
+def _role(pid: int, parent_role: str | None) -> str:
+    """What a process of a `rostra serve` tree is: by the name `rostra serve` gives its forked
+    children (/proc/<pid>/comm), else by its command line (separately started processes)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if parent_role is None:
+        return "supervisor"
+    if parent_role in {"web master", "web worker"}:
+        return "web worker"
+    if comm == "rostra-web" or "gunicorn" in cmdline:
+        return "web master"
+    if comm == "rostra-worker" or " worker" in cmdline:
+        return "task worker"
+    if comm == "rostra-stream" or " streaming" in cmdline:
+        return "streaming"
+    return comm or "other"
+
+
+def process_tree_memory(pid: int) -> list[ProcessMemory]:
+    """RSS, PSS and USS of a process and each of its descendants (processes that end meanwhile are left out)."""
+    out: list[ProcessMemory] = []
+    roles: dict[int, str] = {}
+    for p in _process_tree(pid):
+        try:
+            ppid = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            fields = {}
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()[1:]:
+                key, value = line.split(":", 1)
+                fields[key] = int(value.split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        roles[p] = _role(p, None if p == pid else roles.get(ppid, "other"))
+        uss_kb = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+        out.append(ProcessMemory(p, roles[p], fields.get("Rss", 0) / 1024, fields.get("Pss", 0) / 1024, uss_kb / 1024))
+    return out
 
 
 # --- the bare view, for gunicorn and uvicorn ----------------------------------------------------------------------

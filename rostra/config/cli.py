@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 
 def _setup() -> None:
@@ -42,6 +44,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
+    return _run_worker(args.workers)
+
+
+def _run_worker(workers: int = 0) -> int:
+    """The task worker (huey's consumer, in threads), in a process where Django is set up."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -51,8 +58,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from rostra.core import logs
 
     logs.install_task_context(HUEY)  # lines logged while a task runs carry its name and id
-    workers = args.workers or settings.ROSTRA.task_workers
-    call_command("run_huey", workers=workers, worker_type="thread", flush_locks=True)
+    call_command("run_huey", workers=workers or settings.ROSTRA.task_workers, worker_type="thread", flush_locks=True)
     return 0
 
 
@@ -63,6 +69,7 @@ def _gunicorn_argv(cfg: Any, bind: str, workers: int) -> list[str]:
         "--bind", bind, "--workers", str(workers), "--worker-class", "rostra.config.web_worker.AdmissionWorker",  # gthread + queue-wait shedding
         "--threads", "4", "--timeout", "60", "--graceful-timeout", "20",  # no gunicorn access log: rostra.request logs each request
         "--forwarded-allow-ips", "127.0.0.1",
+        "--preload",  # the master imports the app once; its workers share those pages (copy-on-write)
         *(["--logger-class", "rostra.config.gunicorn_logger.JsonLogger"] if cfg.log_format == "json" else []),
     ]  # fmt: skip
 
@@ -92,7 +99,95 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
+class _Child:
+    """A server process forked by `rostra serve`: what the supervisor needs of ``subprocess.Popen``."""
+
+    def __init__(self, name: str, run: Callable[[], int]) -> None:
+        self.name = name
+        self.returncode: int | None = None
+        sys.stdout.flush()  # nothing buffered before the fork may be written twice
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child: measured by the live tests, not by coverage
+            _child_main(name, run)
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.name, timeout)
+            time.sleep(0.05)
+        return code
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+        self.wait(timeout=5)
+
+
+def _child_main(name: str, run: Callable[[], int]) -> NoReturn:  # pragma: no cover - runs in a forked child
+    """Run one server in the forked child, then end the process as a server started on its own
+    ends: SystemExit unwinds to the interpreter (threads joined, exit handlers run), through no
+    code of the supervisor's (a gunicorn worker, forked from this child, ends the same way)."""
+    import traceback
+
+    with contextlib.suppress(OSError):  # `top` and `ps -o comm` tell the processes apart (Linux)
+        Path("/proc/self/comm").write_text(name[:15])
+    try:
+        code = run()
+    except SystemExit:
+        raise
+    except BaseException:  # noqa: BLE001 - anything a server raises ends its process, with the traceback
+        traceback.print_exc()
+        code = 1
+    raise SystemExit(code)
+
+
+def _prepare_fork() -> None:
+    """In `rostra serve`, before its server processes are forked: nothing open may be shared, and
+    what every process imported stays in pages they all share (copy-on-write)."""
+    import gc
+
+    from django.db import connections
+    from django.urls import get_resolver
+    from huey.contrib.djhuey import HUEY
+
+    import rostra.config.wsgi  # noqa: F401 - the web app, for gunicorn's master and workers to share
+
+    get_resolver().reverse_dict  # noqa: B018 - the URLconf and its views, imported here once, not by each web worker's first request
+    connections.close_all()  # a database connection must never cross a fork
+    HUEY.storage.close()  # the SQLite queue's connection (Redis pools reconnect in a new pid by themselves)
+    gc.collect()
+    gc.freeze()  # the garbage collector of the children leaves the shared objects (and their pages) alone
+
+
+def _run_gunicorn(argv: list[str]) -> int:
+    """gunicorn as `python -m gunicorn` runs it, in this (forked) process."""
+    import gunicorn
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    # argv is `python -m gunicorn ...`; sys.argv as `-m` sets it, which gunicorn's USR2 upgrade re-executes
+    sys.argv = [str(Path(gunicorn.__file__).with_name("__main__.py")), *argv[3:]]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").run()
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Web (gunicorn), the task worker and the streaming process, under this one supervisor. The
+    three are forked from this process once Django is set up, so they share its imported code
+    copy-on-write instead of each importing Rostra again: an idle small instance needs a third
+    of the memory (docs/operations.md, "Memory of a small instance")."""
     _setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -104,14 +199,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from rostra.core import metrics
 
     metrics.use_directory(cfg.data_dir / "metrics", "web")  # every child writes its figures there (env)
-    procs: list[subprocess.Popen[bytes]] = []
-    procs.append(subprocess.Popen(_gunicorn_argv(cfg, bind, args.workers or cfg.web_workers)))
+    _prepare_fork()
+    procs: list[_Child] = []  # no try/finally around the forks: a child's SystemExit must unwind through nothing here
+    gunicorn_argv = _gunicorn_argv(cfg, bind, args.workers or cfg.web_workers)
+    procs.append(_Child("rostra-web", lambda: _run_gunicorn(gunicorn_argv)))
     if not args.no_worker:
-        procs.append(subprocess.Popen([sys.executable, "-m", "rostra.config.cli", "worker"]))
+        procs.append(_Child("rostra-worker", _run_worker))
     streaming_port = args.streaming_port or cfg.streaming_port
     if not args.no_streaming:
         # Only /api/v1/streaming runs under ASGI, in its own small process (pages and the API stay on WSGI).
-        procs.append(subprocess.Popen([sys.executable, "-m", "rostra.config.cli", "streaming", "--host", args.host, "--port", str(streaming_port)]))
+        procs.append(_Child("rostra-stream", lambda: _run_streaming(args.host, streaming_port)))
     print(f"rostra: serving {cfg.instance_name} on http://{bind} (public URL {cfg.base_url}); Ctrl-C stops.", flush=True)
     if not args.no_streaming:
         print(f"rostra: streaming on ws://{args.host}:{streaming_port}/api/v1/streaming (advertised as {cfg.streaming_public_url}).", flush=True)
@@ -144,6 +241,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_streaming(args: argparse.Namespace) -> int:
     _setup()
+    return _run_streaming(args.host, args.port)
+
+
+def _run_streaming(host: str, port: int) -> int:
+    """The streaming server (uvicorn), in a process where Django is set up."""
     import uvicorn
     from django.conf import settings
     from uvicorn.config import LOGGING_CONFIG
@@ -151,7 +253,7 @@ def cmd_streaming(args: argparse.Namespace) -> int:
     cfg = settings.ROSTRA
     _observe_process("streaming")
     uvicorn.run(
-        "rostra.streaming.asgi:application", host=args.host, port=args.port or cfg.streaming_port, lifespan="on",
+        "rostra.streaming.asgi:application", host=host, port=port or cfg.streaming_port, lifespan="on",
         ws="websockets-sansio", proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=5,
         log_level=cfg.log_level.lower(), access_log=False,
         log_config=None if cfg.log_format == "json" else LOGGING_CONFIG,  # json: uvicorn's lines go through Rostra's handler
