@@ -48,7 +48,7 @@ from rostra.federation.models import (
     RemotePost,
 )
 from rostra.federation.signatures import SignatureError
-from rostra.posts.models import Like, ModerationState, Post, Visibility
+from rostra.posts.models import Like, Mention, ModerationState, Post, Visibility
 
 log = logging.getLogger("rostra.federation.delivery")
 P = ParamSpec("P")
@@ -185,9 +185,35 @@ def _blockers_own_inboxes(author_id: int) -> set[str]:
     return {a.inbox for a in actors if a.inbox and a.inbox != a.shared_inbox}
 
 
+def _may_reach_remote(post_id: int, post: Post | None = None) -> bool:
+    """Whether a new post could have anyone on another server in its audience (``_post_audience``,
+    or a repost's): a remote follower of its author, or a remote account it mentions, answers,
+    quotes or reposts. A cheap first question (a few small queries on the post as the caller
+    read it) that spares a post nobody elsewhere receives the full read, with its media, hashtags
+    and mentions, and the activity built for nobody; "yes" only means the full computation runs."""
+    if post is None or post.pk != post_id:
+        post = next(iter(Post.objects.select_related("author").filter(pk=post_id)[:1]), None)
+    if post is None or not post.author.is_local or post.author.suspended_at is not None or post.moderation_state not in DELIVERABLE:
+        return False
+    others = {i for i in (post.in_reply_to_account_id,) if i is not None}
+    shared = [i for i in (post.repost_of_id, post.quote_of_id) if i is not None]
+    if shared:
+        others |= set(Post.objects.filter(pk__in=shared).values_list("author_id", flat=True))
+    if others and Account.objects.filter(pk__in=others).exclude(domain="").exists():
+        return True
+    if Mention.objects.filter(post_id=post.pk).exclude(account__domain="").exists():
+        return True
+    if post.visibility == Visibility.DIRECT and post.repost_of_id is None:
+        return False  # a direct post goes to the people it mentions only
+    return Follow.objects.filter(target_id=post.author_id).exclude(follower__domain="").exists()
+
+
 @_unless_unknown
-def on_post_created(post_id: int) -> None:
-    """A new post (or repost) that stage 2 left published or limited: Create, or Announce."""
+def on_post_created(post_id: int, *, post: Post | None = None) -> None:
+    """A new post (or repost) that stage 2 left published or limited: Create, or Announce.
+    ``post``: the row (with its author), if the caller has just read it."""
+    if not _may_reach_remote(post_id, post):
+        return
     post = _post(post_id)
     if post is None or post.moderation_state not in DELIVERABLE:
         return

@@ -44,8 +44,10 @@ def _thread_muted(recipient_id: int, post_id: int) -> bool:
     return ThreadMute.objects.filter(account_id=recipient_id, thread_id=row[0] or row[1]).exists()
 
 
-def on_post_created(post_id: int) -> None:
-    post = Post.objects.select_related("repost_of", "quote_of").filter(pk=post_id).first()
+def on_post_created(post_id: int, *, post: Post | None = None) -> None:
+    """``post``: the row, if the caller has just read it."""
+    if post is None or post.pk != post_id:
+        post = Post.objects.select_related("repost_of", "quote_of").filter(pk=post_id).first()
     if post is None or post.moderation_state not in VISIBLE_STATES:
         return
     if post.repost_of is not None:

@@ -7,7 +7,9 @@ twice has the effect of running it once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from rostra.accounts import password_reset, surge
@@ -20,11 +22,39 @@ from rostra.moderation import actions as moderation
 from rostra.notifications import actions as notifications
 from rostra.notifications.models import Kind
 from rostra.portability import actions as portability
+from rostra.posts.models import Post
 from rostra.streaming import publish as streaming
 from rostra.timelines import actions as timelines
 from rostra.timelines import lists
 
 Handler = Callable[[dict[str, Any]], None]
+
+# The post a "post.created" event is about, read once for all its distribution handlers (fan-out,
+# notifications, streaming, federation) rather than once by each: ``event_scope`` (the runner's,
+# around one event's handlers) holds it. Read on first use, that is after the deep screen, which
+# may change its state; the handlers only read it. Outside a scope every call reads it again.
+_event_posts: ContextVar[dict[int, Post | None] | None] = ContextVar("event_posts", default=None)
+
+
+@contextlib.contextmanager
+def event_scope() -> Iterator[None]:
+    token = _event_posts.set({})
+    try:
+        yield
+    finally:
+        _event_posts.reset(token)
+
+
+def _event_post(post_id: int) -> Post | None:
+    memo = _event_posts.get()
+    if memo is not None and post_id in memo:
+        return memo[post_id]
+    # Only the author joined (a repost's or a quote's post is read when there is one), and no
+    # ORDER BY: ``first()`` would add one that costs Django more to compile than the query to run.
+    post = next(iter(Post.objects.select_related("author").filter(pk=post_id)[:1]), None)
+    if memo is not None:
+        memo[post_id] = post
+    return post
 
 
 def _deep_screen(p: dict[str, Any]) -> None:
@@ -33,7 +63,7 @@ def _deep_screen(p: dict[str, Any]) -> None:
 
 
 def _fan_out(p: dict[str, Any]) -> None:
-    timelines.fan_out_post(p["post_id"])
+    timelines.fan_out_post(p["post_id"], post=_event_post(p["post_id"]))
 
 
 def _fan_out_batch(p: dict[str, Any]) -> None:
@@ -42,7 +72,15 @@ def _fan_out_batch(p: dict[str, Any]) -> None:
 
 
 def _notify_post(p: dict[str, Any]) -> None:
-    notifications.on_post_created(p["post_id"])
+    notifications.on_post_created(p["post_id"], post=_event_post(p["post_id"]))
+
+
+def _stream_post(p: dict[str, Any]) -> None:
+    streaming.post_created(p, post=_event_post(p["post_id"]))
+
+
+def _deliver_post(p: dict[str, Any]) -> None:
+    delivery.on_post_created(p["post_id"], post=_event_post(p["post_id"]))
 
 
 def _follow_created(p: dict[str, Any]) -> None:
@@ -94,7 +132,7 @@ def _fetch_actor_images(p: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, list[Handler]] = {
-    "post.created": [_deep_screen, _fan_out, _notify_post, streaming.post_created, lambda p: delivery.on_post_created(p["post_id"])],
+    "post.created": [_deep_screen, _fan_out, _notify_post, _stream_post, _deliver_post],
     # A post restored from an account archive is history: screened again if borderline, never fanned out or notified
     "post.imported": [_deep_screen],
     "timelines.fanout_batch": [_fan_out_batch],

@@ -9,7 +9,7 @@ from django.db.models import F
 
 from rostra.core.clock import now
 from rostra.core.models import Event
-from rostra.pipeline.dispatch import handlers_for
+from rostra.pipeline.dispatch import event_scope, handlers_for
 
 log = logging.getLogger("rostra.pipeline")
 MAX_ATTEMPTS = 12
@@ -21,8 +21,9 @@ def run_event(event_id: int) -> bool:
     if event is None:
         return True  # already done (a duplicate delivery) or never committed
     try:
-        for handler in handlers_for(event.kind):
-            handler(event.payload)
+        with event_scope():  # what the handlers read once for the whole event (dispatch._event_post)
+            for handler in handlers_for(event.kind):
+                handler(event.payload)
     except Exception as exc:
         log.exception("event %s (%s) failed", event.pk, event.kind)
         Event.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1, last_error=repr(exc)[:2000])

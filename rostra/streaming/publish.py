@@ -28,8 +28,10 @@ RECENT = timedelta(minutes=10)  # a notification older than this is not news on 
 
 def _audience(post: Post) -> dict[str, Any]:
     home = home_owners(post)  # from the home-timeline store (database rows or Redis sets)
-    # Members of exclusive lists are read in those lists, not in home (as the home timeline does).
-    home -= set(ListMember.objects.filter(account_id=post.author_id, list__exclusive=True).values_list("list__owner_id", flat=True))
+    # The lists the author is in (one query): members of exclusive lists are read in those lists,
+    # not in home (as the home timeline does).
+    memberships = list(ListMember.objects.filter(account_id=post.author_id).values_list("list_id", "list__owner_id", "list__exclusive"))
+    home -= {owner_id for _, owner_id, exclusive in memberships if exclusive}
     if post.author.is_local:
         home.add(post.author_id)
     channels: list[str] = []
@@ -46,7 +48,7 @@ def _audience(post: Post) -> dict[str, Any]:
                 channels.append(f"hashtag:local:{name.lower()}")
     lists: list[int] = []
     if post.visibility != Visibility.DIRECT:
-        lists = sorted(set(ListMember.objects.filter(account_id=post.author_id).values_list("list_id", flat=True)))
+        lists = sorted({list_id for list_id, _, _ in memberships})
     return {"users": sorted(home), "channels": channels, "lists": lists}
 
 
@@ -57,9 +59,13 @@ def _post(post_id: int) -> Post | None:
     return post
 
 
-def post_created(p: dict[str, Any]) -> None:
-    """``update``: after the fan-out, to whoever it put the post in front of."""
-    post = _post(p["post_id"])
+def post_created(p: dict[str, Any], *, post: Post | None = None) -> None:
+    """``update``: after the fan-out, to whoever it put the post in front of. ``post``: the row
+    (with its author), if the caller has just read it."""
+    if post is None or post.pk != p["post_id"]:
+        post = _post(p["post_id"])
+    elif post.moderation_state not in VISIBLE_STATES:
+        post = None
     if post is None:
         return
     audience = _audience(post)

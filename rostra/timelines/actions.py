@@ -38,7 +38,15 @@ def fanout_batch_size() -> int:
     return int(getattr(settings.ROSTRA, "fanout_batch", 10_000))
 
 
+# Where ``fan_out_post`` leaves the recipients it computed on the Post object it was given, so
+# that the same event's streaming handler (``home_owners``) need not compute them again.
+_KNOWN_RECIPIENTS = "_fanout_recipients"
+
+
 def home_recipients(post: Post, lo: int | None = None, hi: int | None = None) -> list[int]:
+    known = vars(post).get(_KNOWN_RECIPIENTS) if lo is None and hi is None else None
+    if known is not None:
+        return list(known)
     return _recipients(post, lo, hi)[0]
 
 
@@ -93,10 +101,19 @@ def _recipients(post: Post, lo: int | None = None, hi: int | None = None) -> tup
     others |= tag_followers(post)
     others = in_range(others) - set(recipients)
     if others:
-        # Nobody gets posts from people they block or mute, or who block them.
-        excluded = set(Block.objects.filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True))
-        excluded |= set(Block.objects.filter(account_id__in=authors, target_id__in=others).values_list("target_id", flat=True))
-        excluded |= set(active_mutes().filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True))
+        # Nobody gets posts from people they block or mute, or who block them. (The author is
+        # never excluded: when they are the only one, there is nothing to ask.)
+        excluded: set[int] = set()
+        if others - {author_id}:
+            excluded |= set(
+                Block.objects.filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True)
+            )
+            excluded |= set(
+                Block.objects.filter(account_id__in=authors, target_id__in=others).values_list("target_id", flat=True)
+            )
+            excluded |= set(
+                active_mutes().filter(account_id__in=others, target_id__in=authors).values_list("account_id", flat=True)
+            )
         excluded.discard(author_id)
         recipients.extend(others - excluded)
     recipients.sort()
@@ -129,10 +146,11 @@ def tag_followers(post: Post) -> set[int]:
     return ids
 
 
-def _deliverable(post_id: int) -> Post | None:
+def _deliverable(post_id: int, post: Post | None = None) -> Post | None:
     """The post, if it may still be distributed: not deleted, not held, not a repost of
-    something no longer visible."""
-    post = Post.objects.select_related("author", "repost_of").filter(pk=post_id).first()
+    something no longer visible. ``post``: the row already read (with its author)."""
+    if post is None or post.pk != post_id:
+        post = Post.objects.select_related("author", "repost_of").filter(pk=post_id).first()
     if post is None or post.moderation_state not in VISIBLE_STATES:
         return None  # deleted since, or held for review: held posts never fan out
     if post.repost_of_id is not None and (post.repost_of is None or post.repost_of.moderation_state not in VISIBLE_STATES):
@@ -152,13 +170,15 @@ def _deliver(post: Post, recipients: list[int], late: set[int]) -> None:
         get_store().add(post.pk, recipients)
 
 
-def fan_out_post(post_id: int) -> int:
-    """Deliver a post to its home timelines. Returns how many recipients it has (all batches)."""
+def fan_out_post(post_id: int, *, post: Post | None = None) -> int:
+    """Deliver a post to its home timelines. Returns how many recipients it has (all batches).
+    ``post``: the row, if the caller has just read it (the pipeline reads it once per event)."""
     started = time.time()
-    post = _deliverable(post_id)
+    post = _deliverable(post_id, post)
     if post is None:
         return 0
     recipients, late = _recipients(post)
+    vars(post)[_KNOWN_RECIPIENTS] = recipients
     size = fanout_batch_size()
     if len(recipients) <= size:
         _deliver(post, recipients, late)

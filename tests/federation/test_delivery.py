@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rostra.accounts import actions as accounts
 from rostra.accounts.models import Account, Follow
@@ -538,3 +540,61 @@ def test_a_followers_only_quote_never_goes_to_the_unmentioned_author(run_tasks, 
     assert mine.quote_of_id == theirs.pk and not mine.mention_rows.exists()
     create = rows(activity__activity_type="Create")
     assert {r.inbox for r in create} == {f"{other.base}/inbox"}  # dora's server; not bob's
+
+
+# --- The cheap first question: could anyone elsewhere receive this post? ----------------------------
+
+
+def test_a_post_nobody_elsewhere_follows_or_is_named_in_makes_no_delivery_work(run_tasks, alice, remote) -> None:
+    remote.account("stranger")  # known here, but follows nobody
+    follow(make_account("dave"), alice)  # a local follower only
+    post = make_post(alice, "hello, neighbours")
+    run_tasks()
+    assert rows() == [] and OutboxActivity.objects.count() == 0
+    with CaptureQueriesContext(connection) as queries:
+        delivery.on_post_created(post.pk)
+    # Neither the full read (media, hashtags, mentions' accounts) nor an activity built for nobody
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "posts_media" not in read and "posts_hashtag" not in read and "federation_" not in read
+    assert OutboxActivity.objects.count() == 0
+
+
+@pytest.mark.parametrize("how", ["reply", "quote", "repost", "mention"])
+def test_a_post_with_no_remote_follower_still_reaches_the_remote_account_it_concerns(run_tasks, alice, remote, how) -> None:
+    bob = remote.account("bob")
+    follow(make_account("dave"), alice)  # no remote follower
+    theirs = Post.objects.create(author=bob, text="from afar", content_html="<p>from afar</p>", created_at=clock.now())
+    RemotePost.objects.create(post=theirs, uri=f"{remote.base}/users/bob/statuses/7")
+    if how == "reply":
+        make_post(alice, "welcome!", in_reply_to_id=theirs.pk)
+    elif how == "quote":
+        make_post(alice, "look at this", quote_of_id=theirs.pk)
+    elif how == "repost":
+        posts.repost(alice, theirs.pk)
+    else:
+        mine = make_post(alice, "hello bob")
+        Mention.objects.create(post=mine, account=bob)  # (remote mentions resolve through the inbox's accounts)
+    run_tasks()
+    [row] = rows()
+    assert row.inbox == f"{remote.base}/inbox"
+    assert row.activity.activity_type == ("Announce" if how == "repost" else "Create")
+
+
+def test_one_remote_follower_is_enough_for_a_post_to_go_out(run_tasks, alice, remote) -> None:
+    follow(make_account("dave"), alice)
+    follow(remote.account("bob"), alice)
+    make_post(alice, "hello, fediverse")
+    run_tasks()
+    assert [r.inbox for r in rows()] == [f"{remote.base}/inbox"]
+
+
+def test_no_remote_audience_check_for_held_direct_or_suspended_posts(run_tasks, alice, remote) -> None:
+    bob = remote.account("bob")
+    follow(bob, alice)
+    private_note = make_post(alice, "psst", visibility="direct")  # mentions nobody: its audience is empty
+    assert not delivery._may_reach_remote(private_note.pk)
+    public = make_post(alice, "out loud")
+    assert delivery._may_reach_remote(public.pk)
+    Post.objects.filter(pk=public.pk).update(moderation_state=ModerationState.HELD)
+    assert not delivery._may_reach_remote(public.pk)
+    assert not delivery._may_reach_remote(0)  # deleted since

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from huey.contrib.djhuey import HUEY
 
 from rostra.core import events
@@ -81,6 +82,24 @@ def test_events_run_at_least_once_with_idempotent_effects(world, run_tasks):
         assert runner.sweep(older_than_s=-1) == 1
     assert owners(post) == homes
     assert list(Notification.objects.filter(post=post).values_list("recipient_id", "kind")) == told
+
+
+def test_a_new_post_is_read_once_for_all_of_its_event_handlers(world, run_tasks):
+    """Fan-out, notifications, streaming and federation share one read of the post per event (after
+    the deep screen); each still decides for itself, and a post with no audience elsewhere is not
+    read again for federation."""
+    w = world
+    post = make_post(w.alice, "hello, everyone")  # (no mention: a notification's own door reads it again)
+    event = Event.objects.get(kind="post.created", payload={"post_id": post.pk})
+    runner.run_event(event.pk)  # the deep screen (first) may read it for itself; then, as run_event runs them:
+    with dispatch.event_scope(), CaptureQueriesContext(connection) as queries:
+        for handler in dispatch.handlers_for("post.created")[1:]:
+            handler(event.payload)
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "posts_post" ' in q["sql"]]
+    assert len(reads) == 1, "\n".join(r[:80] + " ... " + r[-200:] for r in reads)
+    assert {w.alice.pk, w.bob.pk, w.dave.pk} <= owners(post)
+    # Outside an event (a direct call), each handler reads the post itself, as before.
+    assert dispatch._event_post(post.pk) == post and dispatch._event_post(post.pk) is not dispatch._event_post(post.pk)
 
 
 def test_a_failing_handler_is_recorded_and_retried(db, monkeypatch):

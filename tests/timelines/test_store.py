@@ -21,7 +21,7 @@ from rostra.timelines import activity
 from rostra.timelines.actions import fan_out_post
 from rostra.timelines.models import FanoutBatch
 from rostra.timelines.queries import home
-from rostra.timelines.store import RedisStore, get_store, member
+from rostra.timelines.store import SCRIPT_KEYS, RedisStore, get_store, member
 from tests.api.conftest import password_grant, register_app
 from tests.timelines import homes
 
@@ -231,3 +231,17 @@ def test_concurrent_readers_rebuild_once(world, run_tasks):
     timer.join()
     connection.close_if_unusable_or_obsolete()
     assert done and ids == [post.pk]
+
+
+@needs_redis
+def test_redis_owners_of_answers_exactly_which_candidates_hold_a_post_in_batches(db):
+    store = get_store()
+    assert isinstance(store, RedisStore)
+    candidates = list(range(10**12, 10**12 + 2 * SCRIPT_KEYS + 7))  # more than one script call's keys
+    holders = [*candidates[::3], candidates[SCRIPT_KEYS], candidates[-1]]
+    store.add(42, holders)
+    store.add(43, candidates[1::3])  # another post's holders are not this one's
+    assert store.owners_of(42, candidates) == set(holders)
+    assert store.owners_of(42, candidates[1::3]) == set(holders) & set(candidates[1::3])
+    assert store.owners_of(42, []) == set()
+    assert store.owners_of(44, candidates) == set()
