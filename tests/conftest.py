@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -127,3 +128,15 @@ def _fresh_rate_limits() -> Iterator[None]:
     reset_all(database=False)
     yield
     reset_all(database=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (``ROSTRA_TEST_DATABASE_URL``) leaves out the tests marked ``own_sqlite``:
+    their servers run on SQLite data dirs of their own in both passes, so the SQLite pass has
+    already run exactly what they test."""
+    if not os.environ.get("ROSTRA_TEST_DATABASE_URL"):
+        return
+    repeated = [item for item in items if item.get_closest_marker("own_sqlite")]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [item for item in items if not item.get_closest_marker("own_sqlite")]

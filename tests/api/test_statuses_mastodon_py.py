@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.api.conftest import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 PASSWORD = "a-long-live-password-42"
 SCOPES = ["read", "write", "follow"]

@@ -13,7 +13,7 @@ from mastodon.errors import MastodonAPIError, MastodonNotFoundError
 
 from tests.api.conftest import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 PASSWORD = "a-long-live-password-42"
 SCOPES = ["read", "write", "follow", "push"]

@@ -11,7 +11,7 @@ from PIL import Image
 from tests.clients.conftest import ROOT, tail
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 PASSWORD = "a-long-live-password-42"
 SCENARIO = ROOT / "tests" / "clients" / "masto" / "scenario.mjs"

@@ -20,7 +20,7 @@ import pytest
 from tests.clients.conftest import ROOT, tail
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 TOOT_VERSION = version("toot")
 TOOT_SRC = ROOT / ".venv" / "clients" / f"toot-{TOOT_VERSION}"

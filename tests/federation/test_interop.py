@@ -26,7 +26,7 @@ import pytest
 
 from tests.federation.multi import Instance, User, free_port, instances, wait_until
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 ROOT = Path(__file__).resolve().parents[2]
 PASTURE_PYTHON = ROOT / ".venv" / "clients" / "pasture" / "bin" / "python"

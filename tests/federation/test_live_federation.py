@@ -15,7 +15,7 @@ import pytest
 
 from tests.federation.multi import Instance, User, instances, wait_until
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench import overload, soak
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,7 @@ def _run(module: str, *args: str) -> str:
     return out.stdout
 
 
+@pytest.mark.own_sqlite
 def test_soak_at_tiny_scale(tmp_path: Path) -> None:
     import json
 
@@ -47,6 +50,7 @@ def test_soak_at_tiny_scale(tmp_path: Path) -> None:
     assert figures["rss_start_mb"] > 0
 
 
+@pytest.mark.own_sqlite
 def test_overload_at_tiny_scale(tmp_path: Path) -> None:
     import json
 

@@ -10,6 +10,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.live import serve
 
 
@@ -21,6 +23,7 @@ def _get(url: str) -> tuple[int, str | None, str]:
         return exc.code, exc.headers.get("Retry-After"), exc.headers.get("Content-Type", "")
 
 
+@pytest.mark.own_sqlite
 def test_a_saturated_server_sheds_quickly_and_recovers(tmp_path: Path) -> None:
     env = {"ROSTRA_SHED_MAX_INFLIGHT": "1", "ROSTRA_RATE_LIMITS": "scale=1000"}
     with serve(tmp_path, workers=1, ready_path="/health", extra_env=env) as live:

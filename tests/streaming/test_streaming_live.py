@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.live import LiveServer, serve
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.own_sqlite]
 
 PASSWORD = "a-long-streaming-password-7"
 WAIT = 30.0  # the worker's queue polls back off to a few seconds when idle; delivery takes less
