@@ -59,7 +59,8 @@ TABLE: list[tuple[str, str | None, str]] = [
     ("celebrity_fanout_100pct_s", None, "<= 3 s"),
     ("signups_per_s", "signups_ceiling_per_s", ">= 50"),
     ("screener_posts_per_s", None, ">= 400"),
-    ("idle_rss_mb", None, "< 300 MB"),
+    ("idle_pss_mb", None, "< 300 MB (shared pages counted once)"),
+    ("idle_rss_mb", None, "(RSS summed per process)"),
     ("ceiling_asgi_reads_per_s", "home_ceiling_reads_per_s", "WSGI/ASGI ratio"),
 ]
 

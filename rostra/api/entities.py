@@ -6,6 +6,7 @@ rounds (an account's ``created_at``, ``last_status_at``) are rounded the same wa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -60,7 +61,14 @@ def absolute(path: str) -> str:
 
 
 def media_url(file_name: str, default_static: str) -> str:
-    return grants.file_url(file_name, base=settings.ROSTRA.base_url) if file_name else absolute(static(default_static))
+    return grants.file_url(file_name, base=settings.ROSTRA.base_url) if file_name else _default_image(default_static, settings.ROSTRA.base_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _default_image(path: str, base_url: str) -> str:
+    """The missing avatar and header: the static files' names do not change while a process runs
+    (looking them up costs a manifest read per account on every page)."""
+    return absolute(static(path))
 
 
 def _fields(account: Account) -> list[dict[str, Any]]:
@@ -111,9 +119,9 @@ def account(a: Account) -> dict[str, Any]:
 def _moved(a: Account) -> dict[str, Any]:
     """Mastodon's ``moved``: the account this one moved to (itself without a ``moved`` of its own)."""
     if a.moved_to_id is None or a.moved_to is None:
-        return {}
+        return {"moved": None}
     target = account(a.moved_to)
-    target.pop("moved", None)
+    target["moved"] = None
     return {"moved": target}
 
 
@@ -236,10 +244,7 @@ def poll(view: PollView) -> dict[str, Any]:
 
 
 def tag(h: Hashtag, *, following: bool | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": str(h.pk), "name": h.display_name or h.name, "url": absolute(f"/tags/{h.name}"), "history": []}
-    if following is not None:
-        out["following"] = following
-    return out
+    return {"id": str(h.pk), "name": h.display_name or h.name, "url": absolute(f"/tags/{h.name}"), "history": [], "following": following}
 
 
 def mention(a: Account) -> dict[str, Any]:
@@ -398,15 +403,15 @@ def status(post: Post, page: StatusPage, *, nested: bool = False) -> dict[str, A
         "edited_at": timestamp(post.edited_at),
         "filtered": [filter_result(r) for r in results],
     }
-    if page.viewer is not None:
-        out["favourited"] = _viewer_flag(post, "viewer_liked", page)
-        out["reblogged"] = _viewer_flag(post, "viewer_reposted", page)
-        out["bookmarked"] = _viewer_flag(post, "viewer_bookmarked", page)
-        out["muted"] = (post.thread_id or post.pk) in page.muted_threads
-        if post.author_id == page.viewer.pk and not post.repost_of_id:
-            out["pinned"] = post.pk in page.pinned
+    # The viewer's flags; null for an anonymous reader (and ``pinned`` for others' posts), so
+    # every status has every field, as the schema declares them.
+    out["favourited"] = _viewer_flag(post, "viewer_liked", page)
+    out["reblogged"] = _viewer_flag(post, "viewer_reposted", page)
+    out["bookmarked"] = _viewer_flag(post, "viewer_bookmarked", page)
+    out["muted"] = (post.thread_id or post.pk) in page.muted_threads if page.viewer is not None else None
+    out["pinned"] = post.pk in page.pinned if page.viewer is not None and post.author_id == page.viewer.pk and not post.repost_of_id else None
     if nested:
-        out.pop("filtered")
+        out["filtered"] = None
     return out
 
 

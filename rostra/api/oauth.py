@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from rostra.accounts import twofactor
@@ -23,6 +24,7 @@ from rostra.accounts.models import User
 from rostra.accounts.sessions import AppGrant
 from rostra.api import scopes as scope_rules
 from rostra.api.models import AccessToken, Application, AuthorizationCode
+from rostra.core.prepared import Prepared
 from rostra.timelines import activity
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -266,15 +268,21 @@ def revoke_tokens(rows: QuerySet[AccessToken]) -> int:
     return rows.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+# Every API request asks this: compiled once per process (rostra.core.prepared).
+_live_token = Prepared(
+    "a live access token",
+    lambda token_hash: AccessToken.objects.filter(token_hash=token_hash, revoked_at__isnull=True)
+    .select_related("application", "user", "user__account")
+    .order_by("pk")[:1],
+)
+
+
 def find_token(value: str) -> AccessToken | None:
     """The live token with this value (with its app and user), noting when it was last used."""
     if not value:
         return None
-    row = (
-        AccessToken.objects.filter(token_hash=digest(value), revoked_at__isnull=True)
-        .select_related("application", "user", "user__account")
-        .first()
-    )
+    found = _live_token.models(token_hash=digest(value))
+    row = found[0] if found else None
     if row is None or (row.user is not None and not row.user.is_active):
         return None
     changed = row.user.credentials_changed_at if row.user is not None else None
@@ -287,6 +295,17 @@ def find_token(value: str) -> AccessToken | None:
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)
         row.last_used_at = now
+    return row
+
+
+def request_token(request: HttpRequest, value: str) -> AccessToken | None:
+    """``find_token`` once per request: the rate limiter and the endpoint's authentication both
+    need the token, and the second asks the first's answer."""
+    cached = getattr(request, "_rostra_token", None)
+    if cached is not None and cached[0] == value:
+        return cached[1]
+    row = find_token(value)
+    request._rostra_token = (value, row)  # type: ignore[attr-defined]
     return row
 
 

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 
 from rostra.api.http import refuse_anonymous
-from rostra.api.oauth import find_token
+from rostra.api.oauth import request_token
 from rostra.core import ratelimit
 from rostra.core.ratelimit import LimiterUnavailable, Verdict
 
@@ -114,7 +114,7 @@ class RateLimitMiddleware:
         ip = ratelimit.ip_group(ratelimit.client_ip(request.META, settings.ROSTRA.trusted_proxies))
         user_id: int | None = None
         shown: Verdict | None = None
-        token = find_token(_bearer(request)) if is_api and _bearer(request) else None
+        token = request_token(request, _bearer(request)) if is_api and _bearer(request) else None
 
         try:
             if is_api:

@@ -16,13 +16,13 @@ Invisible posts answer exactly like posts that never existed (``NotFound``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes
@@ -30,6 +30,7 @@ from rostra.core import clock
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
 from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.prepared import Prepared
 from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Pin, Poll, PollVote, Post, ThreadMute, Visibility
 
 
@@ -59,6 +60,25 @@ def visible_posts(viewer: Account | None) -> QuerySet[Post]:
     return Post.objects.filter(_door(viewer) & (Q(repost_of__isnull=True) | _door(viewer, "repost_of__")))
 
 
+def _door_rows(viewer_id: int | None, ids: list[int]) -> QuerySet[Any]:
+    viewer = None if viewer_id is None else Account(pk=viewer_id)
+    return visible_posts(viewer).filter(pk__in=ids).values_list("id", "author_id", "repost_of__author_id")
+
+
+_visible_rows = Prepared("the visibility door", _door_rows, lists=("ids",))
+
+
+def visible_among(viewer: Account | None, ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
+    """Of ``ids``, those ``viewer`` may see: {id: (author id, the reposted post's author id or None)}.
+
+    The same door as ``visible_posts``, compiled once per process (``rostra.core.prepared``):
+    timelines ask it of every page's candidates, so its cost is the SQL's, not the ORM's."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {row[0]: (row[1], row[2]) for row in _visible_rows.rows(viewer_id=None if viewer is None else viewer.pk, ids=wanted)}
+
+
 def can_view(viewer: Account | None, post: Post) -> bool:
     return visible_posts(viewer).filter(pk=post.pk).exists()
 
@@ -84,44 +104,87 @@ def without_muted(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
     )
 
 
+# What a post card shows besides the post: fetched with it (joins) or once per page (prefetches).
+CARD_RELATED = (
+    "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author",
+    "repost_of__in_reply_to_account", "repost_of__quote_of", "repost_of__quote_of__author",
+    "poll", "repost_of__poll",
+)
+
+
+def _card_prefetches() -> list[Any]:
+    return [
+        Prefetch("media", queryset=Media.objects.order_by("position", "id")),
+        Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")),
+        "poll__options", "repost_of__poll__options",
+    ]
+
+
+def _mark_page(viewer: Account | None, posts: list[Post]) -> None:
+    # Which quoted posts may be shown is asked of the door once per page, after the fetch.
+    # So are the viewer's votes on the page's polls (no query when the page has no poll), and
+    # the viewer's likes, bookmarks and reposts (one prepared query: as EXISTS annotations they
+    # cost the ORM more to compile than the database takes to answer them).
+    mark_quote_visibility(viewer, posts)
+    mark_poll_votes(viewer, posts)
+    if viewer is not None:
+        mark_viewer_state(viewer, posts)
+
+
 def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
     """Everything a post card needs, in a fixed number of queries however many posts there are."""
-    media = Prefetch("media", queryset=Media.objects.order_by("position", "id"))
-    qs = qs.select_related(
-        "author", "in_reply_to_account", "repost_of", "repost_of__author", "quote_of", "quote_of__author",
-        "repost_of__in_reply_to_account", "repost_of__quote_of", "repost_of__quote_of__author",
-        "poll", "repost_of__poll",
-    ).prefetch_related(
-        media, Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")),
-        "poll__options", "repost_of__poll__options",
-    )
-    target = OuterRef("repost_of_id")
-    own = OuterRef("pk")
-    # Which quoted posts may be shown is asked of the door once per page, after the fetch.
-    # So are the viewer's votes on the page's polls (no query when the page has no poll).
-    def per_page(posts: list[Post]) -> None:
-        mark_quote_visibility(viewer, posts)
-        mark_poll_votes(viewer, posts)
+    qs = qs.select_related(*CARD_RELATED).prefetch_related(*_card_prefetches())
+    return qs.after_fetch(lambda posts: _mark_page(viewer, posts))  # type: ignore[attr-defined]
 
-    qs = qs.after_fetch(per_page)  # type: ignore[attr-defined]
-    if viewer is None:
-        return qs
-    # A repost's buttons act on the reposted post, so ask about that one when there is one.
-    return qs.annotate(
-        viewer_liked=Exists(Like.objects.filter(account_id=viewer.pk, post_id=own))
-        | Exists(Like.objects.filter(account_id=viewer.pk, post_id=target)),
-        viewer_bookmarked=Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=own))
-        | Exists(Bookmark.objects.filter(account_id=viewer.pk, post_id=target)),
-        viewer_reposted=Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=own))
-        | Exists(Post.objects.filter(author_id=viewer.pk, repost_of_id=target)),
+
+_cards = Prepared("post cards by id", lambda ids: Post.objects.filter(pk__in=ids).select_related(*CARD_RELATED), lists=("ids",))
+
+
+def cards_by_id(viewer: Account | None, ids: Iterable[int]) -> dict[int, Post]:
+    """The posts with these ids, with everything their cards need for ``viewer``, as
+    ``with_viewer_state`` fetches them but from SQL compiled once per process. No door here:
+    the caller has already asked it (``visible_among``)."""
+    wanted = sorted(set(ids))
+    posts = _cards.models(ids=wanted)
+    if posts:
+        prefetch_related_objects(posts, *_card_prefetches())
+        _mark_page(viewer, posts)
+    return {p.pk: p for p in posts}
+
+
+def _viewer_state_rows(viewer_id: int, ids: list[int]) -> QuerySet[Any]:
+    def kind(qs: QuerySet[Any], code: int, column: str) -> QuerySet[Any]:
+        return qs.annotate(kind=Value(code, output_field=IntegerField())).values_list("kind", column)
+
+    return kind(Like.objects.filter(account_id=viewer_id, post_id__in=ids), 1, "post_id").union(
+        kind(Bookmark.objects.filter(account_id=viewer_id, post_id__in=ids), 2, "post_id"),
+        kind(Post.objects.filter(author_id=viewer_id, repost_of_id__in=ids), 3, "repost_of_id"),
+        all=True,
     )
+
+
+_viewer_state = Prepared("the viewer's likes, bookmarks and reposts", _viewer_state_rows, lists=("ids",))
+
+
+def mark_viewer_state(viewer: Account, posts: list[Post]) -> None:
+    """Set ``viewer_liked``, ``viewer_bookmarked`` and ``viewer_reposted`` on each post (one query).
+    A repost's buttons act on the reposted post, so a repost is marked when either it or that post is."""
+    wanted = sorted({p.pk for p in posts} | {p.repost_of_id for p in posts if p.repost_of_id})
+    marked: dict[int, set[int]] = {1: set(), 2: set(), 3: set()}
+    for code, post_id in _viewer_state.rows(viewer_id=viewer.pk, ids=wanted):
+        marked[code].add(post_id)
+    liked, bookmarked, reposted = marked[1], marked[2], marked[3]
+    for p in posts:
+        p.viewer_liked = p.pk in liked or p.repost_of_id in liked  # type: ignore[attr-defined]
+        p.viewer_bookmarked = p.pk in bookmarked or p.repost_of_id in bookmarked  # type: ignore[attr-defined]
+        p.viewer_reposted = p.pk in reposted or p.repost_of_id in reposted  # type: ignore[attr-defined]
 
 
 def mark_quote_visibility(viewer: Account | None, posts: list[Post]) -> None:
     """Set ``quote_visible`` (and, on reposts, ``repost_quote_visible``) on each post: one query."""
     wanted = {p.quote_of_id for p in posts if p.quote_of_id}
     wanted |= {p.repost_of.quote_of_id for p in posts if p.repost_of_id and p.repost_of and p.repost_of.quote_of_id}
-    seen = set(visible_posts(viewer).filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
+    seen = set(visible_among(viewer, wanted))
     for p in posts:
         p.quote_visible = p.quote_of_id in seen  # type: ignore[attr-defined]
         inner = p.repost_of.quote_of_id if p.repost_of_id and p.repost_of else None
@@ -325,31 +388,38 @@ def remote_addresses(post_ids: Any) -> dict[int, tuple[str, str]]:
     return {pk: (uri, url or uri) for pk, uri, url in rows}
 
 
+# Every page of statuses asks these: compiled once per process (rostra.core.prepared).
+_tag_rows = Prepared(
+    "the hashtags of posts", lambda ids: Post.hashtags.through.objects.filter(post_id__in=ids).select_related("hashtag").order_by("id"), lists=("ids",)
+)
+_mention_rows = Prepared("the mentions of posts", lambda ids: Mention.objects.filter(post_id__in=ids).select_related("account").order_by("id"), lists=("ids",))
+_pinned = Prepared("posts a viewer pinned", lambda viewer_id, ids: Pin.objects.filter(account_id=viewer_id, post_id__in=ids).values_list("post_id"), lists=("ids",))
+_muted_threads = Prepared(
+    "threads a viewer muted", lambda viewer_id, ids: ThreadMute.objects.filter(account_id=viewer_id, thread_id__in=ids).values_list("thread_id"), lists=("ids",)
+)
+
+
 def tags_and_mentions(post_ids: Any) -> tuple[dict[int, list[Any]], dict[int, list[Account]]]:
     """``({post_id: [Hashtag]}, {post_id: [Account]})`` for the posts: two queries however many."""
-    ids = list(post_ids)
+    ids = sorted(set(post_ids))
     tags: dict[int, list[Any]] = {}
     mentions: dict[int, list[Account]] = {}
-    if not ids:
-        return tags, mentions
-    through = Post.hashtags.through
-    for row in through.objects.filter(post_id__in=ids).select_related("hashtag").order_by("id"):
+    for row in _tag_rows.models(ids=ids):
         tags.setdefault(row.post_id, []).append(row.hashtag)
-    for m in Mention.objects.filter(post_id__in=ids).select_related("account").order_by("id"):
+    for m in _mention_rows.models(ids=ids):
         mentions.setdefault(m.post_id, []).append(m.account)
     return tags, mentions
 
 
 def pinned_ids(viewer: Account, post_ids: Any) -> set[int]:
     """Which of ``post_ids`` the viewer pinned (one query)."""
-    ids = list(post_ids)
-    return set(Pin.objects.filter(account_id=viewer.pk, post_id__in=ids).values_list("post_id", flat=True)) if ids else set()
+    return {row[0] for row in _pinned.rows(viewer_id=viewer.pk, ids=sorted(set(post_ids)))}
 
 
 def muted_thread_ids(viewer: Account, thread_ids: Any) -> set[int]:
     """Which of ``thread_ids`` the viewer muted (one query)."""
-    ids = [t for t in thread_ids if t is not None]
-    return set(ThreadMute.objects.filter(account_id=viewer.pk, thread_id__in=ids).values_list("thread_id", flat=True)) if ids else set()
+    ids = sorted({t for t in thread_ids if t is not None})
+    return {row[0] for row in _muted_threads.rows(viewer_id=viewer.pk, ids=ids)}
 
 
 # --- A profile's posts as the client API asks for them (Mastodon's GET /accounts/:id/statuses)

@@ -7,37 +7,52 @@ from collections.abc import Callable, Iterable
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rostra.accounts.models import Account, Follow
+from rostra.accounts.policies import active_mutes
 from rostra.core.pagination import Page, PageRequest, paginate
 from rostra.core.replicas import on_replica
 from rostra.posts.models import Media, ModerationState, Post, Visibility
-from rostra.posts.queries import visible_posts, with_viewer_state, without_muted
-from rostra.timelines.models import HomeEntry, ListMember
+from rostra.posts.queries import cards_by_id, visible_among, visible_posts, with_viewer_state, without_muted
+from rostra.timelines.models import ListMember
 from rostra.timelines.store import HomeStore, get_store
 
 
 def home(viewer: Account, req: PageRequest) -> Page[Post]:
-    # Members of the viewer's exclusive lists are read in those lists instead (Mastodon 4.2+).
-    exclusive = ListMember.objects.filter(list__owner_id=viewer.pk, list__exclusive=True).values("account_id")
-    qs = without_muted(visible_posts(viewer), viewer).exclude(author_id__in=exclusive)
-    store = get_store()
-    if store.name == "database":
-        entries = HomeEntry.objects.filter(owner_id=viewer.pk, post_id=OuterRef("pk"))
-        return paginate(with_viewer_state(qs.filter(Exists(entries)), viewer), req)
-    return paginate(with_viewer_state(qs.filter(pk__in=_home_candidates(store, viewer, qs, req)), viewer), req)
+    """The viewer's home timeline: ids from the home store (``rostra.timelines.store``), kept if
+    the visibility door lets them through (``visible_among``, compiled once per process) and
+    their author is neither muted nor read in one of the viewer's exclusive lists (Mastodon
+    4.2+), then the page's posts with everything their cards need."""
+    muted = set(active_mutes().filter(account_id=viewer.pk).values_list("target_id", flat=True))
+    exclusive = set(
+        ListMember.objects.filter(list__owner_id=viewer.pk, list__exclusive=True).values_list("account_id", flat=True)
+    )
+
+    def keep(author_id: int, reposted_author_id: int | None) -> bool:
+        return author_id not in muted and author_id not in exclusive and reposted_author_id not in muted
+
+    kept = _home_candidates(get_store(), viewer, keep, req)
+    ascending = req.min_id is not None
+    kept = sorted(kept, reverse=not ascending)[: req.limit]
+    if not kept:
+        return Page(items=[], next_max_id=None, prev_min_id=None)
+    by_id = cards_by_id(viewer, kept)
+    items = [by_id[i] for i in sorted(kept, reverse=True) if i in by_id]
+    if not items:
+        return Page(items=[], next_max_id=None, prev_min_id=None)
+    return Page(items=items, next_max_id=items[-1].pk if len(kept) == req.limit else None, prev_min_id=items[0].pk)
 
 
-def _home_candidates(store: HomeStore, viewer: Account, qs: QuerySet[Post], req: PageRequest) -> list[int]:
-    """Ids from the store, in the page's direction, kept only if the door and the home filters
-    let them through; more are fetched (twice as many each time) until the page is full or the
-    timeline ends, so posts the door drops never shorten a page. ``paginate`` then orders and
-    cuts them exactly as it does the database's rows."""
+def _home_candidates(store: HomeStore, viewer: Account, keep: Callable[[int, int | None], bool], req: PageRequest) -> list[int]:
+    """Ids from the store, in the page's direction, kept only if the door and ``keep`` let them
+    through; more are fetched (twice as many each time) until the page is full or the timeline
+    ends, so posts the door drops never shorten a page."""
     kept: list[int] = []
     max_id, min_id, count = req.max_id, req.min_id, max(req.limit * 2, 20)
     while True:
         ids = store.page_ids(viewer.pk, max_id=max_id, min_id=min_id, since_id=req.since_id, count=count)
         if not ids:
             return kept
-        kept.extend(qs.filter(pk__in=ids).values_list("id", flat=True))
+        visible = visible_among(viewer, ids)
+        kept.extend(i for i in ids if i in visible and keep(*visible[i]))
         if len(kept) >= req.limit or len(ids) < count:
             return kept
         if req.min_id is not None:

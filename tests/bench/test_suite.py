@@ -16,7 +16,7 @@ from django.test import Client
 
 from bench.suite import local, run
 from bench.suite.graph import PROFILES, Graph, Profile, _Inserter, build_graph, load_community
-from bench.suite.servers import CeilingServer, free_port, process_tree_rss_mb
+from bench.suite.servers import CeilingServer, free_port, process_tree_memory, process_tree_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = PROFILES["tiny"]
@@ -158,6 +158,8 @@ def test_local_figures(tmp_path: Path) -> None:
         pg = local.postgres_insert_figures(server, seconds=0.2, bulk_rows=1_000)
         assert pg["postgres_commits_per_s"] > 0 and pg["postgres_bulk_rows_per_s"] > 0
     assert process_tree_rss_mb(os.getpid()) > 10
+    [me] = [p for p in process_tree_memory(os.getpid()) if p.pid == os.getpid()]
+    assert me.role == "supervisor" and 0 < me.uss_mb <= me.pss_mb <= me.rss_mb
 
 
 def test_a_ceiling_server_needs_a_known_kind_and_a_body(tmp_path: Path) -> None:
@@ -230,6 +232,7 @@ def test_run_refuses_bad_arguments_before_making_anything(tmp_path: Path, capsys
 
 
 @pytest.mark.live
+@pytest.mark.own_sqlite
 def test_run_end_to_end_on_the_tiny_profile_writes_the_json(tmp_path: Path) -> None:
     out = tmp_path / "tiny.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROSTRA_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
@@ -262,6 +265,8 @@ def test_run_end_to_end_on_the_tiny_profile_writes_the_json(tmp_path: Path) -> N
     for key in run.REQUIRED:
         assert key in doc
     assert doc["screener_posts_per_s"] > 0 and doc["idle_rss_mb"] > 0 and doc["home_ceiling_reads_per_s"] > 0
+    # supervisor, gunicorn and its worker, task worker, streaming
+    assert 0 < doc["idle_pss_mb"] <= doc["idle_rss_mb"] and doc["idle_processes"] >= 5
     assert doc["machine"]["cores"] == os.cpu_count() and doc["machine"]["db"] == "sqlite" and doc["machine"]["python"]
     assert doc["community"]["accounts"] == TINY.users
     assert "home_reads_per_s" in proc.stdout and "% of ceiling" in proc.stdout

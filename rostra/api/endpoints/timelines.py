@@ -8,14 +8,12 @@ posts were all hidden still tells the client where the next one is.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from rostra.accounts.models import Account
 from rostra.api import entities, schemas
-from rostra.api.http import MaybeScoped, Scoped, account_of, flag, page_request, paginated, query_list, viewer_of
+from rostra.api.http import MaybeScoped, Scoped, account_of, flag, page_request, paginated, prebuilt, query_list, viewer_of
 from rostra.core.pagination import Page
 from rostra.posts.models import Post
 from rostra.timelines import lists
@@ -24,14 +22,14 @@ from rostra.timelines.filters import apply_filters
 
 router = Router(tags=["timelines"])
 
-def render(request: HttpRequest, response: HttpResponse, viewer: Account | None, page: Page[Post], context: str) -> list[dict[str, Any]]:
+def render(request: HttpRequest, response: HttpResponse, viewer: Account | None, page: Page[Post], context: str) -> HttpResponse:
     paginated(request, response, page)  # from the unfiltered page: paging goes on past hidden posts
     kept, warnings = apply_filters(viewer, page.items, context)
-    return entities.statuses(kept, viewer, filtered=warnings)
+    return prebuilt(response, entities.statuses(kept, viewer, filtered=warnings))
 
 
 @router.get("/v1/timelines/home", response=list[schemas.Status], auth=Scoped("read:statuses"), summary="The home timeline")
-def home(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
+def home(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     viewer = account_of(request)
     return render(request, response, viewer, timelines.home(viewer, page_request(request)), "home")
 
@@ -42,7 +40,7 @@ def home(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
     auth=MaybeScoped("read:statuses"),
     summary="The public timeline (local=true: this server only; remote=true: other servers, none yet)",
 )
-def public(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
+def public(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     viewer = viewer_of(request)
     page = timelines.public(
         viewer, page_request(request), local=flag(request, "local"), remote=flag(request, "remote"), only_media=flag(request, "only_media")
@@ -56,7 +54,7 @@ def public(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]
     auth=MaybeScoped("read:statuses"),
     summary="Public posts with a hashtag (any[], all[], none[], local, remote, only_media)",
 )
-def tag(request: HttpRequest, response: HttpResponse, hashtag: str) -> list[dict[str, Any]]:
+def tag(request: HttpRequest, response: HttpResponse, hashtag: str) -> HttpResponse:
     viewer = viewer_of(request)
     page = timelines.tag_timeline(
         viewer,
@@ -78,7 +76,7 @@ def tag(request: HttpRequest, response: HttpResponse, hashtag: str) -> list[dict
     auth=Scoped("read:lists"),
     summary="The timeline of one of your lists",
 )
-def list_timeline(request: HttpRequest, response: HttpResponse, list_id: str) -> list[dict[str, Any]]:
+def list_timeline(request: HttpRequest, response: HttpResponse, list_id: str) -> HttpResponse:
     viewer = account_of(request)
     # Mastodon applies the home context's filters to lists.
     return render(request, response, viewer, lists.list_timeline(viewer, list_id, page_request(request)), "home")

@@ -1,0 +1,196 @@
+"""Queries the ORM builds once per process, then runs as SQL with each request's values.
+
+Building and compiling a queryset costs Django far more than running it when the query is the
+visibility door (a dozen ``EXISTS`` conditions) or a fetch with many ``select_related`` joins:
+about 15 ms of Python against 1 ms in SQLite for a home page's twenty posts. The query's shape
+never changes between requests, only its values (the viewer, the candidate ids, a token's
+hash), so ``Prepared`` asks the ORM for the SQL once per shape, with placeholder values nobody
+can have, records where each placeholder landed among the parameters, and from then on runs
+that SQL with the real values in those places. Rows go through the compiler's own converters,
+and model instances are built as Django's ``ModelIterable`` builds them (Django is pinned, and
+tests/core/test_prepared.py compares every prepared query with the queryset it came from).
+
+The ORM stays the one author of the SQL (the door is written once, in ``rostra.posts.queries``);
+this only skips re-deriving the same text. A builder whose query embeds a value that changes by
+itself (``now()``, a setting) must not be prepared. Compilation checks that every placeholder
+landed in the parameters, and as often as expected, and refuses otherwise (``PrepareError``),
+so a builder that drops or rewrites a value fails loudly in the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=Model)
+
+# Ids are positive 63-bit integers, so negative placeholders never meet a real value, and these
+# are far from any constant a query carries (0, 1, small limits).
+_INT_BASE = -7_301_000_000_000_000_000
+_LIST_BASE = -7_400_000_000_000_000_000
+_LIST_SPAN = 1_000_000_000_000
+_MIN_BUCKET = 16
+
+
+class PrepareError(RuntimeError):
+    """A builder's query cannot be prepared (a placeholder went missing, or moved)."""
+
+
+def _bucket(n: int) -> int:
+    """Lists are padded to a power of two (repeating their first value), so a few shapes cover
+    every length."""
+    size = _MIN_BUCKET
+    while size < n:
+        size *= 2
+    return size
+
+
+def _str_placeholder(index: int) -> str:
+    return f"\x00rostra-prepared-{index}\x00"
+
+
+class _Shape:
+    __slots__ = ("compiler", "converters", "slots", "sql")
+
+    def __init__(self, sql: str, slots: list[tuple[Any, ...]], compiler: SQLCompiler) -> None:
+        self.sql, self.slots, self.compiler = sql, slots, compiler
+        # The compiler's per-column converters (datetimes and booleans on SQLite...), found once.
+        self.converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+
+    def convert(self, raw: list[Any]) -> list[Any]:
+        if not self.converters:
+            return raw
+        return list(self.compiler.apply_converters(raw, self.converters))
+
+
+class Prepared(Generic[M]):
+    """``build(**values)`` returns a queryset; ``rows(**values)`` / ``models(**values)`` return
+    what that queryset would, from SQL compiled once per shape.
+
+    Values are ints, strings, None (a separate shape: a builder usually branches on it) or, for
+    the names in ``lists``, sequences of ints (used only in ``__in`` lists: they are padded with
+    repeats)."""
+
+    def __init__(self, name: str, build: Callable[..., QuerySet[M, Any]], *, lists: Sequence[str] = ()) -> None:
+        self.name = name
+        self._build = build
+        self._lists = tuple(lists)
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str, kinds: tuple[tuple[str, str], ...], sizes: tuple[int, ...]) -> _Shape:
+        values: dict[str, Any] = {}
+        expected: dict[Any, tuple[str, Any]] = {}
+        for index, (name, kind) in enumerate(kinds):
+            if kind == "none":
+                values[name] = None
+            elif kind == "int":
+                values[name] = _INT_BASE - index
+                expected[("int", _INT_BASE - index)] = ("value", name)
+            else:
+                values[name] = _str_placeholder(index)
+                expected[("str", _str_placeholder(index))] = ("value", name)
+        for number, (name, size) in enumerate(zip(self._lists, sizes, strict=True)):
+            base = _LIST_BASE - number * _LIST_SPAN
+            values[name] = [base - i for i in range(size)]
+            for i in range(size):
+                expected[("int", base - i)] = ("item", (name, i))
+        qs = self._build(**values)
+        compiler = qs.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        if compiler.has_composite_fields([s[0] for s in compiler.select[0 : compiler.col_count]]):
+            raise PrepareError(f"{self.name}: composite fields are not supported")
+        slots: list[tuple[Any, ...]] = []
+        uses: dict[Any, int] = dict.fromkeys(expected.values(), 0)
+        for value in params:
+            # PostgreSQL's backend wraps ints in psycopg's Int8 and the like: the same wrapper is
+            # put around the real value in that slot.
+            kind = "int" if isinstance(value, int) and not isinstance(value, bool) else "str" if isinstance(value, str) else ""
+            found = expected.get((kind, value)) if kind else None
+            if found is None:
+                slots.append(("const", value))
+            else:
+                uses[found] += 1
+                wrap = None if type(value) in (int, str) else type(value)
+                slots.append((*found, wrap))
+        scalar_uses = [n for (what, _), n in uses.items() if what == "value"]
+        if any(n == 0 for n in scalar_uses):
+            raise PrepareError(f"{self.name}: a value is missing from the query's parameters")
+        for name in self._lists:
+            counts = {n for (what, arg), n in uses.items() if what == "item" and arg[0] == name}
+            if 0 in counts or len(counts) > 1:
+                raise PrepareError(f"{self.name}: the list {name!r} is not whole in the query's parameters")
+        return _Shape(sql, slots, compiler)
+
+    def _shape(self, using: str, values: dict[str, Any]) -> tuple[_Shape, list[Any]]:
+        scalars = sorted((k, v) for k, v in values.items() if k not in self._lists)
+        kinds = tuple((k, "none" if v is None else "int" if type(v) is int else "str") for k, v in scalars)
+        for k, v in scalars:
+            if v is not None and type(v) not in (int, str):
+                raise TypeError(f"{self.name}: {k} must be an int, a string or None, not {type(v).__name__}")
+        lists = [list(values[name]) for name in self._lists]
+        sizes = tuple(_bucket(len(items)) for items in lists)
+        key = (using, kinds, sizes)
+        shape = self._shapes.get(key)
+        if shape is None:
+            with self._lock:
+                shape = self._shapes.get(key)
+                if shape is None:
+                    shape = self._compile(using, kinds, sizes)
+                    self._shapes[key] = shape
+        padded = {name: items + [items[0]] * (size - len(items)) for name, items, size in zip(self._lists, lists, sizes, strict=True)}
+        params = []
+        for slot in shape.slots:
+            if slot[0] == "const":
+                params.append(slot[1])
+                continue
+            kind, arg, wrap = slot
+            value = values[arg] if kind == "value" else padded[arg[0]][arg[1]]
+            params.append(value if wrap is None or value is None else wrap(value))
+        return shape, params
+
+    def _fetch(self, using: str, values: dict[str, Any]) -> tuple[_Shape, list[Any]] | None:
+        if any(not values[name] for name in self._lists):
+            return None  # an empty list matches nothing: no query
+        shape, params = self._shape(using, values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(shape.sql, params)
+            return shape, cursor.fetchall()
+
+    def rows(self, using: str = "default", **values: Any) -> list[tuple[Any, ...]]:
+        """The rows of a ``values_list`` builder, converted as Django converts them."""
+        fetched = self._fetch(using, values)
+        if fetched is None:
+            return []
+        shape, raw = fetched
+        return [tuple(row) for row in shape.convert(raw)]
+
+    def models(self, using: str = "default", **values: Any) -> list[M]:
+        """The model instances of a builder's queryset (with its ``select_related`` objects and
+        annotations), as Django's ``ModelIterable`` makes them. Prefetches are not run."""
+        fetched = self._fetch(using, values)
+        if fetched is None:
+            return []
+        shape, raw = fetched
+        compiler = shape.compiler
+        select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+        assert klass_info is not None, f"{self.name}: models() needs a queryset of model instances"
+        model_cls = klass_info["model"]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [f[0].target.attname for f in select[start:end]]
+        populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # the stubs follow Django 6
+        out: list[M] = []
+        for row in shape.convert(raw):
+            obj = model_cls.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for attr, position in (annotation_col_map or {}).items():
+                setattr(obj, attr, row[position])
+            out.append(obj)
+        return out

@@ -1,0 +1,92 @@
+"""Prepared queries (rostra.core.prepared): the same rows and objects as the queryset they were
+built from, whatever the values, on SQLite and on PostgreSQL; a builder that hides a value is refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from rostra.accounts.models import Account
+from rostra.api import entities
+from rostra.core.prepared import Prepared, PrepareError
+from rostra.posts import actions as posts
+from rostra.posts.models import Post
+from rostra.posts.polls import PollDraft
+from rostra.posts.queries import cards_by_id, visible_posts, with_viewer_state
+from rostra.testing.world import make_post
+
+
+def _by_author(author_id, ids):
+    return Post.objects.filter(author_id=author_id, pk__in=ids).order_by("id").values_list("id", "author_id")
+
+
+def test_rows_are_the_querysets_rows_for_every_list_length(world):
+    made = [make_post(world.alice, f"post {i}") for i in range(40)] + [make_post(world.bob, "other")]
+    prepared = Prepared("test rows", _by_author, lists=("ids",))
+    for n in (1, 2, 15, 16, 17, 33, 41):
+        ids = [p.pk for p in made[:n]]
+        assert prepared.rows(author_id=world.alice.pk, ids=ids) == list(_by_author(world.alice.pk, ids))
+    assert prepared.rows(author_id=world.alice.pk, ids=[made[3].pk, made[3].pk]) == [(made[3].pk, world.alice.pk)]
+    assert prepared.rows(author_id=world.carol.pk, ids=[p.pk for p in made]) == []
+
+
+def test_an_empty_list_matches_nothing_without_a_query(world):
+    prepared = Prepared("test rows", _by_author, lists=("ids",))
+    with CaptureQueriesContext(connection) as queries:
+        assert prepared.rows(author_id=world.alice.pk, ids=[]) == []
+        assert prepared.models(author_id=world.alice.pk, ids=[]) == []
+    assert len(queries) == 0
+
+
+def test_models_carry_their_joins_and_annotations(world):
+    first = make_post(world.alice, "first")
+    posts.repost(world.bob, first.pk)
+    posts.like(world.carol, first.pk)
+
+    def build(author_id):
+        return Post.objects.filter(author_id=author_id).select_related("author", "repost_of", "repost_of__author").annotate(n=Count("likes")).order_by("id")
+
+    prepared = Prepared("test models", build)
+    for who in (world.alice, world.bob):
+        expected = list(build(who.pk))
+        got = prepared.models(author_id=who.pk)
+        assert [(p.pk, p.author.username, p.n, p.created_at) for p in got] == [(p.pk, p.author.username, p.n, p.created_at) for p in expected]
+        for p, q in zip(got, expected, strict=True):
+            assert (p.repost_of and p.repost_of.author.username) == (q.repost_of and q.repost_of.author.username)
+            assert p._state.adding is False and p._state.db == "default"
+
+
+def test_strings_and_none_are_values_too(world):
+    make_post(world.alice, "hello there")
+    prepared = Prepared("test strings", lambda text, viewer: visible_posts(None if viewer is None else Account(pk=viewer)).filter(text=text).values_list("text"))
+    assert prepared.rows(text="hello there", viewer=None) == [("hello there",)]
+    assert prepared.rows(text="hello there", viewer=world.bob.pk) == [("hello there",)]
+    assert prepared.rows(text="nothing", viewer=None) == []
+    with pytest.raises(TypeError, match="must be an int, a string or None"):
+        prepared.rows(text=1.5, viewer=None)
+
+
+def test_a_builder_that_drops_or_rewrites_a_value_is_refused(world):
+    with pytest.raises(PrepareError, match="missing"):
+        Prepared("ignores its value", lambda author_id: Post.objects.values_list("id")).rows(author_id=1)
+    with pytest.raises(PrepareError, match="missing"):
+        Prepared("rewrites its value", lambda text: Post.objects.filter(text__contains=text).values_list("id")).rows(text="x")
+    with pytest.raises(PrepareError, match="not whole"):
+        Prepared("uses part of a list", lambda ids: Post.objects.filter(pk__in=ids[:3]).values_list("id"), lists=("ids",)).rows(ids=[1, 2, 3, 4])
+
+
+def test_cards_by_id_render_as_the_querysets_posts(world):
+    w = world
+    poll = make_post(w.alice, "Tea or coffee?", poll=PollDraft(options=["Tea", "Coffee"], expires_in=3600))
+    quote = make_post(w.bob, "look", quote_of_id=poll.pk)
+    repost = posts.repost(w.carol, quote.pk)
+    posts.like(w.bob, quote.pk)
+    posts.bookmark(w.bob, poll.pk)
+    posts.repost(w.bob, poll.pk)
+    ids = [poll.pk, quote.pk, repost.pk]
+    for viewer in (None, w.bob, w.alice):
+        cards = cards_by_id(viewer, ids)
+        expected = {p.pk: p for p in with_viewer_state(Post.objects.filter(pk__in=ids), viewer)}
+        assert entities.statuses([cards[i] for i in ids], viewer) == entities.statuses([expected[i] for i in ids], viewer)
