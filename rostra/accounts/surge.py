@@ -398,11 +398,14 @@ def sign_up_admitted(token: str, username: str, password: str) -> User:
     entry = entry_for_token(token)
     if entry.admitted_at is None:
         raise PermissionDenied("It is not your turn yet: this link will let you sign up once you are admitted.")
+    used = NotFound("This waitlist link was already used to create an account.")
+    if entry.used_at is not None:
+        raise used  # a second submit: said before any hashing (its checks would call the email taken)
     new = check_sign_up(username, entry.email, password)  # the password hash, before the transaction
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if locked.used_at is not None:
-            raise NotFound("This waitlist link was already used to create an account.")
+            raise used
         user = create_person(new)
         locked.used_at = now()
         locked.save(update_fields=["used_at"])

@@ -285,6 +285,14 @@ def _sample_rss() -> None:
         m.rss.labels(_state["kind"]).set(rss_bytes())
 
 
+def _forget_sampler() -> None:
+    """A forked child has none of its parent's threads: it starts its own sampler when it needs one."""
+    _state["sampler"] = None
+
+
+os.register_at_fork(after_in_child=_forget_sampler)
+
+
 def _start_sampler() -> None:
     if _state["sampler"] is not None:
         return

@@ -63,10 +63,22 @@ class _Shape:
         # The compiler's per-column converters (datetimes and booleans on SQLite...), found once.
         self.converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
 
-    def convert(self, raw: list[Any]) -> list[Any]:
+    def convert(self, raw: list[Any], using: str) -> list[Any]:
+        """Rows through the column converters, with this thread's connection (the compiler's is
+        the one of the thread that compiled the shape)."""
         if not self.converters:
             return raw
-        return list(self.compiler.apply_converters(raw, self.converters))
+        connection = connections[using]
+        out = []
+        for fetched in raw:
+            row = list(fetched)
+            for position, (functions, expression) in self.converters.items():
+                value = row[position]
+                for convert in functions:
+                    value = convert(value, expression, connection)
+                row[position] = value
+            out.append(row)
+        return out
 
 
 class Prepared(Generic[M]):
@@ -104,6 +116,8 @@ class Prepared(Generic[M]):
         qs = self._build(**values)
         compiler = qs.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
+        if "rostra-prepared" in sql or str(_INT_BASE)[1:8] in sql or str(_LIST_BASE)[1:7] in sql:
+            raise PrepareError(f"{self.name}: a placeholder was written into the SQL itself (a slice by a value?)")
         if compiler.has_composite_fields([s[0] for s in compiler.select[0 : compiler.col_count]]):
             raise PrepareError(f"{self.name}: composite fields are not supported")
         slots: list[tuple[Any, ...]] = []
@@ -169,7 +183,7 @@ class Prepared(Generic[M]):
         if fetched is None:
             return []
         shape, raw = fetched
-        return [tuple(row) for row in shape.convert(raw)]
+        return [tuple(row) for row in shape.convert(raw, using)]
 
     def models(self, using: str = "default", **values: Any) -> list[M]:
         """The model instances of a builder's queryset (with its ``select_related`` objects and
@@ -186,7 +200,7 @@ class Prepared(Generic[M]):
         init_list = [f[0].target.attname for f in select[start:end]]
         populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # the stubs follow Django 6
         out: list[M] = []
-        for row in shape.convert(raw):
+        for row in shape.convert(raw, using):
             obj = model_cls.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)

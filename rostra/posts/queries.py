@@ -68,7 +68,7 @@ def _door_rows(viewer_id: int | None, ids: list[int]) -> QuerySet[Any]:
 _visible_rows = Prepared("the visibility door", _door_rows, lists=("ids",))
 
 
-def visible_among(viewer: Account | None, ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
+def visible_among(viewer: Account | None, ids: Iterable[int], *, using: str = "default") -> dict[int, tuple[int, int | None]]:
     """Of ``ids``, those ``viewer`` may see: {id: (author id, the reposted post's author id or None)}.
 
     The same door as ``visible_posts``, compiled once per process (``rostra.core.prepared``):
@@ -76,7 +76,7 @@ def visible_among(viewer: Account | None, ids: Iterable[int]) -> dict[int, tuple
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return {row[0]: (row[1], row[2]) for row in _visible_rows.rows(viewer_id=None if viewer is None else viewer.pk, ids=wanted)}
+    return {row[0]: (row[1], row[2]) for row in _visible_rows.rows(using, viewer_id=None if viewer is None else viewer.pk, ids=wanted)}
 
 
 def can_view(viewer: Account | None, post: Post) -> bool:
@@ -166,12 +166,17 @@ def _viewer_state_rows(viewer_id: int, ids: list[int]) -> QuerySet[Any]:
 _viewer_state = Prepared("the viewer's likes, bookmarks and reposts", _viewer_state_rows, lists=("ids",))
 
 
+def _read_from(posts: list[Post]) -> str:
+    """The database the page was read from (a replica for the public timelines), for its marks."""
+    return (posts[0]._state.db if posts else None) or "default"
+
+
 def mark_viewer_state(viewer: Account, posts: list[Post]) -> None:
     """Set ``viewer_liked``, ``viewer_bookmarked`` and ``viewer_reposted`` on each post (one query).
     A repost's buttons act on the reposted post, so a repost is marked when either it or that post is."""
     wanted = sorted({p.pk for p in posts} | {p.repost_of_id for p in posts if p.repost_of_id})
     marked: dict[int, set[int]] = {1: set(), 2: set(), 3: set()}
-    for code, post_id in _viewer_state.rows(viewer_id=viewer.pk, ids=wanted):
+    for code, post_id in _viewer_state.rows(_read_from(posts), viewer_id=viewer.pk, ids=wanted):
         marked[code].add(post_id)
     liked, bookmarked, reposted = marked[1], marked[2], marked[3]
     for p in posts:
@@ -184,7 +189,7 @@ def mark_quote_visibility(viewer: Account | None, posts: list[Post]) -> None:
     """Set ``quote_visible`` (and, on reposts, ``repost_quote_visible``) on each post: one query."""
     wanted = {p.quote_of_id for p in posts if p.quote_of_id}
     wanted |= {p.repost_of.quote_of_id for p in posts if p.repost_of_id and p.repost_of and p.repost_of.quote_of_id}
-    seen = set(visible_among(viewer, wanted))
+    seen = set(visible_among(viewer, wanted, using=_read_from(posts)))
     for p in posts:
         p.quote_visible = p.quote_of_id in seen  # type: ignore[attr-defined]
         inner = p.repost_of.quote_of_id if p.repost_of_id and p.repost_of else None

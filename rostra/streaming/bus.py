@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -42,6 +43,19 @@ _local = threading.local()
 _redis_lock = threading.Lock()
 _redis_client: Any = None
 _last_prune = 0.0
+_inherited: list[sqlite3.Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (``rostra serve`` forks its servers) opens its own connection: the one it
+    inherited is kept referenced, never used or closed (closing would touch the parent's file locks)."""
+    conn = getattr(_local, "conn", None)
+    if conn is not None:
+        _inherited.append(conn)
+        _local.conn = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _path() -> Path:

@@ -73,6 +73,8 @@ def test_a_builder_that_drops_or_rewrites_a_value_is_refused(world):
         Prepared("ignores its value", lambda author_id: Post.objects.values_list("id")).rows(author_id=1)
     with pytest.raises(PrepareError, match="missing"):
         Prepared("rewrites its value", lambda text: Post.objects.filter(text__contains=text).values_list("id")).rows(text="x")
+    with pytest.raises(PrepareError, match="written into the SQL"):
+        Prepared("slices by a value", lambda n: Post.objects.values_list("id")[: -n]).rows(n=-5)
     with pytest.raises(PrepareError, match="not whole"):
         Prepared("uses part of a list", lambda ids: Post.objects.filter(pk__in=ids[:3]).values_list("id"), lists=("ids",)).rows(ids=[1, 2, 3, 4])
 
