@@ -29,12 +29,9 @@ def home(viewer: Account, req: PageRequest) -> Page[Post]:
     def keep(author_id: int, reposted_author_id: int | None) -> bool:
         return author_id not in muted and author_id not in exclusive and reposted_author_id not in muted
 
-    kept = _home_candidates(get_store(), viewer, keep, req)
-    ascending = req.min_id is not None
-    kept = sorted(kept, reverse=not ascending)[: req.limit]
-    if not kept:
-        return Page(items=[], next_max_id=None, prev_min_id=None)
-    by_id = cards_by_id(viewer, kept)
+    # min_id pages are the posts just above it (ascending), shown newest first like every page.
+    kept = sorted(_home_candidates(get_store(), viewer, keep, req), reverse=req.min_id is None)[: req.limit]
+    by_id = cards_by_id(viewer, kept)  # no query for an empty page
     items = [by_id[i] for i in sorted(kept, reverse=True) if i in by_id]
     if not items:
         return Page(items=[], next_max_id=None, prev_min_id=None)
