@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.suite.context import BenchContext, Community
 from bench.suite.loadgen import Request, Response, Result, Source, call, mix, run_closed, run_open
+from rostra.testing.demo_words import sample_post_text
 
 HOME = "/api/v1/timelines/home"
 KNEE_P99_MS = 200.0
@@ -98,7 +99,6 @@ def _mixed_source(ctx: BenchContext, seed: int) -> tuple[Source, Callable[[Reque
                 statuses.append(sid)
     if not statuses:
         raise RuntimeError("the mixed load needs posts to favourite and could not find or create any")
-    run = secrets.token_hex(3)
 
     def home(i: int) -> Request:
         return Request("GET", HOME, rng.choice(readers)[0], tag="home")
@@ -107,9 +107,7 @@ def _mixed_source(ctx: BenchContext, seed: int) -> tuple[Source, Callable[[Reque
         return Request("GET", "/api/v1/notifications", rng.choice(readers)[0], tag="notifications")
 
     def post(i: int) -> Request:
-        body = {
-            "status": f"Load {run}-{i}: {rng.choice(_WORDS)} {rng.choice(_WORDS)} {rng.choice(_WORDS)} {rng.randrange(10**6)}"
-        }
+        body = {"status": sample_post_text(rng)}
         return Request("POST", "/api/v1/statuses", rng.choice(readers)[0], body, tag="post")
 
     def like(i: int) -> Request:
@@ -129,30 +127,6 @@ def _mixed_source(ctx: BenchContext, seed: int) -> tuple[Source, Callable[[Reque
 
     source = mix([(75, home), (5, notifications), (3, post), (13, like), (4, follow)], seed=seed)
     return source, heard
-
-
-_WORDS = (
-    "river",
-    "bread",
-    "garden",
-    "train",
-    "music",
-    "winter",
-    "coffee",
-    "market",
-    "bicycle",
-    "letter",
-    "harbour",
-    "lantern",
-    "meadow",
-    "violin",
-    "thunder",
-    "orchard",
-    "pebble",
-    "library",
-    "kettle",
-    "compass",
-)
 
 
 def mixed_knee(ctx: BenchContext) -> None:
@@ -282,18 +256,17 @@ def posts_per_s(ctx: BenchContext) -> None:
     """POST at rising rates; a rate counts only if every post was accepted and its fan-out completed
     within max(3 s, one step) after the last post was scheduled (30 s in the test suite's quick run)."""
     readers = _readers(ctx)
-    run = secrets.token_hex(3)
     best = 0.0
     for rate in _rates(10, ctx.quick, (2, 4), factor=2.0, top=5000):
         rng = random.Random(int(rate))
         created: list[int] = []
 
-        def src(i: int, rng: random.Random = rng, rate: float = rate) -> Request:
+        def src(i: int, rng: random.Random = rng) -> Request:
             return Request(
                 "POST",
                 "/api/v1/statuses",
                 rng.choice(readers)[0],
-                {"status": f"Fan-out {run} {rate:g}/{i}: {rng.choice(_WORDS)} {rng.choice(_WORDS)} {rng.randrange(10**6)}"},
+                {"status": sample_post_text(rng)},
                 tag="post",
             )
 

@@ -6,11 +6,24 @@ from django.db.models import Q, QuerySet
 
 from rostra.accounts.models import Account, Block, Follow, Mute
 from rostra.core import clock
+from rostra.core.prepared import Prepared
 
 
 def active_mutes() -> QuerySet[Mute]:
     """Mutes in force: those without an end, and those whose end has not come yet."""
     return Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now()))
+
+
+_muted = Prepared(
+    "the accounts a viewer mutes",
+    lambda viewer_id, now: Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), account_id=viewer_id).values_list("target_id"),
+)
+
+
+def muted_by(viewer_id: int) -> set[int]:
+    """The accounts ``viewer_id`` mutes now (``active_mutes``, as a query compiled once per process:
+    every home page and every thread asks it)."""
+    return {target for (target,) in _muted.rows(viewer_id=viewer_id, now=clock.now())}
 
 
 def is_blocked_either_way(a: Account | None, b: Account | None) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -36,6 +37,8 @@ _INT_BASE = -7_301_000_000_000_000_000
 _LIST_BASE = -7_400_000_000_000_000_000
 _LIST_SPAN = 1_000_000_000_000
 _MIN_BUCKET = 16
+# Datetime placeholders: seconds after this moment, long before any row Rostra writes.
+_DT_BASE = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
 
 
 class PrepareError(RuntimeError):
@@ -53,6 +56,22 @@ def _bucket(n: int) -> int:
 
 def _str_placeholder(index: int) -> str:
     return f"\x00rostra-prepared-{index}\x00"
+
+
+def _dt_placeholder(index: int) -> datetime:
+    return _DT_BASE + timedelta(seconds=index)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "none"
+    if type(value) is int:
+        return "int"
+    if type(value) is str:
+        return "str"
+    if type(value) is datetime and value.tzinfo is not None:
+        return "dt"
+    return ""
 
 
 class _Shape:
@@ -85,9 +104,11 @@ class Prepared(Generic[M]):
     """``build(**values)`` returns a queryset; ``rows(**values)`` / ``models(**values)`` return
     what that queryset would, from SQL compiled once per shape.
 
-    Values are ints, strings, None (a separate shape: a builder usually branches on it) or, for
-    the names in ``lists``, sequences of ints (used only in ``__in`` lists: they are padded with
-    repeats)."""
+    Values are ints, strings, aware datetimes, None (a separate shape: a builder usually
+    branches on it) or, for the names in ``lists``, sequences of ints (used only in ``__in``
+    lists: they are padded with repeats). A datetime reaches the SQL as the backend adapts it
+    (a string on SQLite, the object itself on PostgreSQL); each request's value is adapted the
+    same way. Booleans are not values: a builder that branches on one is two ``Prepared``."""
 
     def __init__(self, name: str, build: Callable[..., QuerySet[M, Any]], *, lists: Sequence[str] = ()) -> None:
         self.name = name
@@ -99,12 +120,19 @@ class Prepared(Generic[M]):
     def _compile(self, alias: str, kinds: tuple[tuple[str, str], ...], sizes: tuple[int, ...]) -> _Shape:
         values: dict[str, Any] = {}
         expected: dict[Any, tuple[str, Any]] = {}
+        ops = connections[alias].ops
         for index, (name, kind) in enumerate(kinds):
             if kind == "none":
                 values[name] = None
             elif kind == "int":
                 values[name] = _INT_BASE - index
                 expected[("int", _INT_BASE - index)] = ("value", name)
+            elif kind == "dt":
+                values[name] = _dt_placeholder(index)
+                expected[("dt", values[name])] = ("value", name)
+                adapted = ops.adapt_datetimefield_value(values[name])
+                if isinstance(adapted, str):  # SQLite: the text Django writes, adapted again per request
+                    expected[("str", adapted)] = ("adapted", name)
             else:
                 values[name] = _str_placeholder(index)
                 expected[("str", _str_placeholder(index))] = ("value", name)
@@ -116,7 +144,7 @@ class Prepared(Generic[M]):
         qs = self._build(**values)
         compiler = qs.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        if "rostra-prepared" in sql or str(_INT_BASE)[1:8] in sql or str(_LIST_BASE)[1:7] in sql:
+        if "rostra-prepared" in sql or str(_INT_BASE)[1:8] in sql or str(_LIST_BASE)[1:7] in sql or "1901-02-03" in sql:
             raise PrepareError(f"{self.name}: a placeholder was written into the SQL itself (a slice by a value?)")
         if compiler.has_composite_fields([s[0] for s in compiler.select[0 : compiler.col_count]]):
             raise PrepareError(f"{self.name}: composite fields are not supported")
@@ -125,16 +153,24 @@ class Prepared(Generic[M]):
         for value in params:
             # PostgreSQL's backend wraps ints in psycopg's Int8 and the like: the same wrapper is
             # put around the real value in that slot.
-            kind = "int" if isinstance(value, int) and not isinstance(value, bool) else "str" if isinstance(value, str) else ""
+            if isinstance(value, datetime):
+                kind = "dt"
+            elif isinstance(value, int) and not isinstance(value, bool):
+                kind = "int"
+            else:
+                kind = "str" if isinstance(value, str) else ""
             found = expected.get((kind, value)) if kind else None
             if found is None:
                 slots.append(("const", value))
             else:
                 uses[found] += 1
-                wrap = None if type(value) in (int, str) else type(value)
+                wrap = None if type(value) in (int, str, datetime) else type(value)
                 slots.append((*found, wrap))
-        scalar_uses = [n for (what, _), n in uses.items() if what == "value"]
-        if any(n == 0 for n in scalar_uses):
+        scalar_uses: dict[str, int] = {}
+        for (what, name), n in uses.items():
+            if what in ("value", "adapted"):
+                scalar_uses[name] = scalar_uses.get(name, 0) + n
+        if any(n == 0 for n in scalar_uses.values()):
             raise PrepareError(f"{self.name}: a value is missing from the query's parameters")
         for name in self._lists:
             counts = {n for (what, arg), n in uses.items() if what == "item" and arg[0] == name}
@@ -143,11 +179,11 @@ class Prepared(Generic[M]):
         return _Shape(sql, slots, compiler)
 
     def _shape(self, using: str, values: dict[str, Any]) -> tuple[_Shape, list[Any]]:
-        scalars = sorted((k, v) for k, v in values.items() if k not in self._lists)
-        kinds = tuple((k, "none" if v is None else "int" if type(v) is int else "str") for k, v in scalars)
-        for k, v in scalars:
-            if v is not None and type(v) not in (int, str):
-                raise TypeError(f"{self.name}: {k} must be an int, a string or None, not {type(v).__name__}")
+        scalars = sorted(((k, v) for k, v in values.items() if k not in self._lists), key=lambda kv: kv[0])
+        kinds = tuple((k, _kind(v)) for k, v in scalars)
+        for k, kind in kinds:
+            if not kind:
+                raise TypeError(f"{self.name}: {k} must be an int, a string, an aware datetime or None, not {type(values[k]).__name__}")
         lists = [list(values[name]) for name in self._lists]
         sizes = tuple(_bucket(len(items)) for items in lists)
         key = (using, kinds, sizes)
@@ -165,7 +201,10 @@ class Prepared(Generic[M]):
                 params.append(slot[1])
                 continue
             kind, arg, wrap = slot
-            value = values[arg] if kind == "value" else padded[arg[0]][arg[1]]
+            if kind == "adapted":
+                value = connections[using].ops.adapt_datetimefield_value(values[arg])
+            else:
+                value = values[arg] if kind == "value" else padded[arg[0]][arg[1]]
             params.append(value if wrap is None or value is None else wrap(value))
         return shape, params
 

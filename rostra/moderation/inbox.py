@@ -24,7 +24,7 @@ from rostra.moderation.notices import WHAT_HAPPENED
 from rostra.moderation.notices import _duration as duration_text
 from rostra.moderation.policy import Policy, PolicyError, default_policy
 from rostra.posts.models import ModerationState, Post, Visibility
-from rostra.posts.queries import visible_posts
+from rostra.posts.queries import visible_post, visible_posts
 
 EVIDENCE_CHOICES = 20  # recent posts offered as evidence on the report form
 OTHER_HELP = "Something the categories above do not cover: say what in your comment."
@@ -97,7 +97,7 @@ class ReportTarget:
 def report_target(reporter: Account, *, post_id: int | None = None, account_id: int | None = None) -> ReportTarget:
     """The post (one the reporter can see, or a public post held since) or the account being reported."""
     if post_id is not None:
-        post = visible_posts(reporter).filter(pk=post_id).select_related("author").first()
+        post = visible_post(reporter, post_id, "author")
         visible = post is not None
         if post is None:
             # As ``actions.report``: a post held since the reporter saw it can still be reported.

@@ -40,7 +40,7 @@ from rostra.posts import actions as posts
 from rostra.posts.history import HistoricDraft, Refused, check_historic, import_post
 from rostra.posts.models import Media, ModerationState, Post
 from rostra.posts.policies import can_quote
-from rostra.posts.queries import visible_posts
+from rostra.posts.queries import visible_post
 
 log = logging.getLogger("rostra.portability")
 MAX_ISSUES = 200
@@ -158,7 +158,7 @@ def _local_post(account: Account, url: str, mapping: dict[str, Post]) -> Post | 
     address = formats.parse_post_url(url)
     if address is None or address.post_id is None:
         return None
-    return visible_posts(account).filter(pk=address.post_id, repost_of__isnull=True).first()
+    return visible_post(account, address.post_id, original_only=True)
 
 
 def _quotable(account: Account, post: Post | None) -> Post | None:

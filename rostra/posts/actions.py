@@ -46,7 +46,7 @@ from rostra.posts.models import (
     Visibility,
 )
 from rostra.posts.polls import PollDraft, check_poll, vote, write_poll
-from rostra.posts.queries import visible_posts
+from rostra.posts.queries import visible_post
 
 MAX_MEDIA = 4
 MAX_SPOILER = 500
@@ -189,12 +189,12 @@ def check_draft(author: Account, draft: Draft) -> CheckedDraft:
     poll_options = check_poll(draft.poll, has_media=bool(media)) if draft.poll is not None else None
     parent = None
     if draft.in_reply_to_id is not None:
-        parent = visible_posts(author).filter(pk=draft.in_reply_to_id, repost_of__isnull=True).select_related("author").first()
+        parent = visible_post(author, draft.in_reply_to_id, "author", original_only=True)
         if parent is None:
             raise NotFound("The post you are replying to is not available.")
     quoted = None
     if draft.quote_of_id is not None:
-        quoted = visible_posts(author).filter(pk=draft.quote_of_id).select_related("author").first()
+        quoted = visible_post(author, draft.quote_of_id, "author")
         if quoted is None:
             raise NotFound("The post you are quoting is not available.")
         if not policies.can_quote(author, quoted) or Block.objects.filter(account=quoted.author, target=author).exists():
@@ -539,11 +539,11 @@ def delete_post(actor: Account, post_id: int, *, keep_media: bool = False) -> No
 
 
 def repost(account: Account, post_id: int) -> Post:
-    original = visible_posts(account).filter(pk=post_id).select_related("author").first()
+    original = visible_post(account, post_id, "author")
     if original is None:
         raise NotFound("No such post.")
     if original.is_repost:
-        original = visible_posts(account).filter(pk=original.repost_of_id or 0).select_related("author").first()
+        original = visible_post(account, original.repost_of_id, "author")
         if original is None:
             raise NotFound("No such post.")
     if not policies.can_repost(account, original):
@@ -577,7 +577,7 @@ def unrepost(account: Account, post_id: int) -> None:
 
 
 def like(account: Account, post_id: int) -> Post:
-    post = visible_posts(account).filter(pk=post_id).first()
+    post = visible_post(account, post_id)
     if post is None:
         raise NotFound("No such post.")
     if post.is_repost:
@@ -603,7 +603,7 @@ def unlike(account: Account, post_id: int) -> None:
 
 
 def bookmark(account: Account, post_id: int) -> None:
-    post = visible_posts(account).filter(pk=post_id).first()
+    post = visible_post(account, post_id)
     if post is None:
         raise NotFound("No such post.")
     pid = post.repost_of_id or post.pk
@@ -739,7 +739,7 @@ MAX_PINS = 5
 
 def pin(account: Account, post_id: int) -> Post:
     """Pin one of one's own posts to one's profile (Mastodon: at most 5; not reposts, not direct posts)."""
-    post = visible_posts(account).filter(pk=post_id).first()
+    post = visible_post(account, post_id)
     if post is None:
         raise NotFound("No such post.")
     if post.author_id != account.pk:
@@ -760,7 +760,7 @@ def pin(account: Account, post_id: int) -> Post:
 
 
 def unpin(account: Account, post_id: int) -> Post:
-    post = visible_posts(account).filter(pk=post_id).first()
+    post = visible_post(account, post_id)
     if post is None:
         raise NotFound("No such post.")
     Pin.objects.filter(account=account, post=post).delete()
@@ -768,7 +768,7 @@ def unpin(account: Account, post_id: int) -> Post:
 
 
 def _thread_of_visible(account: Account, post_id: int) -> tuple[Post, int]:
-    post = visible_posts(account).filter(pk=post_id).select_related("repost_of").first()
+    post = visible_post(account, post_id, "repost_of")
     if post is None:
         raise NotFound("No such post.")
     shown = post.repost_of if post.repost_of_id and post.repost_of is not None else post

@@ -19,7 +19,7 @@ from rostra.core import clock, events
 from rostra.core.errors import NotFound, ValidationError
 from rostra.posts import policies
 from rostra.posts.models import Poll, PollOption, PollVote, Post, QuoteState
-from rostra.posts.queries import visible_posts
+from rostra.posts.queries import visible_among, visible_posts
 
 MAX_REMOTE_OPTIONS = 20  # more than any server allows today; a longer list is refused
 MAX_REMOTE_TITLE = 200
@@ -36,7 +36,7 @@ def attach_quote(post: Post, quoted: Post) -> bool:
     if post.quote_of_id is not None:
         return post.quote_of_id == quoted.pk
     author = post.author
-    if quoted.pk == post.pk or not visible_posts(author).filter(pk=quoted.pk).exists():
+    if quoted.pk == post.pk or quoted.pk not in visible_among(author, [quoted.pk]):
         return False
     if not policies.can_quote(author, quoted) or Block.objects.filter(account_id=quoted.author_id, target=author).exists():
         return False

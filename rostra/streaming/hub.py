@@ -481,6 +481,8 @@ class Hub:
         ident = msg.get("notification_id") if event == "notification" else msg.get("post_id")
         if not isinstance(ident, int):
             return
+        # A large fan-out names thousands of users: asked once per subscriber, so a set.
+        msg = {**msg, "users": frozenset(msg.get("users", ())), "lists": frozenset(msg.get("lists", ()))}
         targets = [(sub, streams) for sub in list(self.subscribers) if not sub.closed and (streams := matches(sub, msg))]
         if not targets:
             return

@@ -10,6 +10,7 @@ reaches each socket once (the streaming process drops repeats).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,18 @@ def _audience(post: Post) -> dict[str, Any]:
     if post.visibility != Visibility.DIRECT:
         lists = sorted({list_id for list_id, _, _ in memberships})
     return {"users": sorted(home), "channels": channels, "lists": lists}
+
+
+def batch_delivered(post: Post | None, recipients: Sequence[int]) -> None:
+    """``update`` to the followers one queued slice of a large fan-out reached (``post_created``
+    told the first slice, the public channels and the lists). Those who read the author in an
+    exclusive list are left out, as in ``_audience``."""
+    if post is None or post.moderation_state not in VISIBLE_STATES or not recipients:
+        return
+    exclusive = set(ListMember.objects.filter(account_id=post.author_id, list__exclusive=True).values_list("list__owner_id", flat=True))
+    users = sorted(set(recipients) - exclusive)
+    if users:
+        bus.publish({"event": "update", "post_id": post.pk, "users": users, "channels": [], "lists": []})
 
 
 def _post(post_id: int) -> Post | None:

@@ -56,6 +56,8 @@ from rostra.testing.demo_words import (
     ROLES,
     TOPICS,
     WORDS,
+    Slots,
+    fill,
 )
 from rostra.timelines.actions import rebuild_home
 from rostra.timelines.store import get_store
@@ -115,34 +117,6 @@ class DemoResult:
     logins: list[str]
 
 
-class _Slots(dict[str, str]):
-    """Template slots filled at random; one value per slot per text, so a sentence agrees with itself."""
-
-    def __init__(self, rng: random.Random, **fixed: str) -> None:
-        super().__init__(fixed)
-        self.rng = rng
-
-    def __missing__(self, key: str) -> str:
-        r = self.rng
-        numbers = {"n": (2, 40), "n2": (2, 40), "money": (3, 400), "pct": (18, 46), "g1": (0, 4), "g2": (0, 4), "mins": (19, 34)}
-        if key in numbers:
-            value = str(r.randint(*numbers[key]))
-        elif key == "secs":
-            value = f"{r.randint(0, 59):02d}"
-        elif key == "emoji":
-            value = r.choice(["🌱", "☕", "🎉", "😅", "🙌", "💚", "☀️", "🌧️", ""])
-        else:
-            value = r.choice(WORDS[key])
-        self[key] = value
-        return value
-
-
-def _fill(template: str, slots: _Slots) -> str:
-    text = re.sub(r"\s{2,}", " ", template.format_map(slots)).strip()  # an empty emoji leaves no gap
-    # A slot that opens a sentence ("the station, from 7pm") starts it with a capital.
-    return re.sub(r"(^|[.!?] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
-
-
 def _ascii(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower())
 
@@ -194,8 +168,8 @@ class _Planner:
             display = (f"{first} {last}" if style < 0.45 else first if style < 0.6 else f"{first} {last} {TOPICS[topics[0]]['emoji']}"
                        if style < 0.72 else f"{first} {last[0]}." if style < 0.82 else first.lower() if style < 0.9
                        else f"{first} ({r.choice(PRONOUNS)})")
-            slots = _Slots(r)
-            bits = [_fill(r.choice(TOPICS[t]["bio"]), slots) for t in topics]
+            slots = Slots(r)
+            bits = [fill(r.choice(TOPICS[t]["bio"]), slots) for t in topics]
             about = ", ".join(bits)
             note = f"{r.choice(ROLES)} in {r.choice(DISTRICTS)}. {about[:1].upper()}{about[1:]}."
             if r.random() < 0.25:
@@ -310,8 +284,8 @@ class _Planner:
 
     def _text(self, topic: str, author: int) -> str:
         r, spec = self.rng, TOPICS[topic]
-        slots = _Slots(r)
-        text = _fill(r.choice(spec["posts"]), slots)
+        slots = Slots(r)
+        text = fill(r.choice(spec["posts"]), slots)
         if "#" not in text and r.random() < 0.3:
             text += " " + " ".join(f"#{t}" for t in r.sample(spec["tags"], k=r.choice((1, 1, 2))))
         if r.random() < 0.05:
@@ -375,13 +349,13 @@ class _Planner:
         contacts = [c for c in contacts if not self.blocked(author, c)]
         if roll < 0.03 and contacts:
             friend = self.people[r.choice(contacts)].username
-            return PlannedPost(author, created, text=f"@{friend} " + _fill(r.choice(DIRECT_MESSAGES), _Slots(r)), visibility=DIRECT)
+            return PlannedPost(author, created, text=f"@{friend} " + fill(r.choice(DIRECT_MESSAGES), Slots(r)), visibility=DIRECT)
         visibility = PUBLIC
         if person.locked or roll < 0.15:
             visibility = PRIVATE if person.locked or r.random() < 0.8 else UNLISTED
         elif roll < 0.24:
             visibility = UNLISTED
-        text = _fill(r.choice(PERSONAL), _Slots(r)) if r.random() < 0.04 else self._text(topic, author)
+        text = fill(r.choice(PERSONAL), Slots(r)) if r.random() < 0.04 else self._text(topic, author)
         cws = TOPICS[topic]["cw"]
         spoiler = r.choice(cws) if cws and r.random() < 0.05 else ""
         return PlannedPost(author, created, text=text, visibility=visibility, spoiler_text=spoiler)
@@ -403,7 +377,7 @@ class _Planner:
             return None
         topic = r.choice(self.people[parent.author].topics)
         pool = REPLIES + TOPICS[topic]["replies"]
-        body = _fill(r.choice(pool), _Slots(r))
+        body = fill(r.choice(pool), Slots(r))
         # A reply keeps a private conversation private; public ones are now and then unlisted.
         visibility = parent.visibility if parent.visibility in (PRIVATE, DIRECT) else PUBLIC if r.random() < 0.85 else UNLISTED
         text = body if who == parent.author else f"@{self.people[parent.author].username} {body}"

@@ -6,6 +6,8 @@ example.org. Templates name their slots in braces; ``rostra.testing.demo`` fills
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
 FIRST = """Aaliyah Abdul Ada Adebayo Aditi Agnieszka Ahmed Aiko Alan Alejandro Amara Amir Ana Andrzej Anika
@@ -271,3 +273,47 @@ DIRECT_MESSAGES = ["are we still on for {weekday}?", "thanks for the help at {pl
 PERSONAL = ["Rough week. Logging off for a bit, see you all soon.", "Small win today: finally fixed the leaky tap.",
             "Anyone else awake at this hour?", "Grateful for this little corner of the internet. 💚", "Moving house on {weekday}. Send snacks."]
 HOURS = [1, 1, 1, 1, 1, 2, 4, 8, 10, 9, 8, 9, 11, 10, 8, 8, 9, 10, 12, 13, 13, 11, 7, 3]  # posts by hour of day
+
+
+# --- Filling the templates (no Django here: the benchmark's load generator uses this too) ----------
+
+
+class Slots(dict[str, str]):
+    """Template slots filled at random; one value per slot per text, so a sentence agrees with itself."""
+
+    def __init__(self, rng: random.Random, **fixed: str) -> None:
+        super().__init__(fixed)
+        self.rng = rng
+
+    def __missing__(self, key: str) -> str:
+        r = self.rng
+        numbers = {"n": (2, 40), "n2": (2, 40), "money": (3, 400), "pct": (18, 46), "g1": (0, 4), "g2": (0, 4), "mins": (19, 34)}
+        if key in numbers:
+            value = str(r.randint(*numbers[key]))
+        elif key == "secs":
+            value = f"{r.randint(0, 59):02d}"
+        elif key == "emoji":
+            value = r.choice(["🌱", "☕", "🎉", "😅", "🙌", "💚", "☀️", "🌧️", ""])
+        else:
+            value = r.choice(WORDS[key])
+        self[key] = value
+        return value
+
+
+def fill(template: str, slots: Slots) -> str:
+    text = re.sub(r"\s{2,}", " ", template.format_map(slots)).strip()  # an empty emoji leaves no gap
+    # A slot that opens a sentence ("the station, from 7pm") starts it with a capital.
+    return re.sub(r"(^|[.!?] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def sample_post_text(rng: random.Random) -> str:
+    """A post written as the demo community writes: two of its template sentences, on two topics,
+    their slots filled. What the benchmark's load generator posts, so its load reads like people's.
+    Two, because a few hundred templates are few: posted by the thousand, one-sentence posts repeat
+    enough for the spam-wave rule (near-duplicates from several accounts within the hour) to hold
+    about half of them; two sentences repeat about once in 2,000 posts."""
+    first, second = rng.sample(sorted(TOPICS), 2)
+    text = f"{fill(rng.choice(TOPICS[first]['posts']), Slots(rng))} {fill(rng.choice(TOPICS[second]['posts']), Slots(rng))}"
+    if "#" not in text and rng.random() < 0.3:
+        text += f" #{rng.choice(TOPICS[first]['tags'])}"
+    return text

@@ -7,13 +7,20 @@ from collections.abc import Callable, Iterable
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rostra.accounts.models import Account, Follow
-from rostra.accounts.policies import active_mutes
+from rostra.accounts.policies import muted_by
 from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.prepared import Prepared
 from rostra.core.replicas import on_replica
 from rostra.posts.models import Media, ModerationState, Post, Visibility
 from rostra.posts.queries import cards_by_id, visible_among, visible_posts, with_viewer_state, without_muted
 from rostra.timelines.models import ListMember
 from rostra.timelines.store import HomeStore, get_store
+
+# Asked by every home page: compiled once per process (rostra.core.prepared).
+_exclusive = Prepared(
+    "the accounts in a viewer's exclusive lists",
+    lambda viewer_id: ListMember.objects.filter(list__owner_id=viewer_id, list__exclusive=True).values_list("account_id"),
+)
 
 
 def home(viewer: Account, req: PageRequest) -> Page[Post]:
@@ -21,10 +28,8 @@ def home(viewer: Account, req: PageRequest) -> Page[Post]:
     the visibility door lets them through (``visible_among``, compiled once per process) and
     their author is neither muted nor read in one of the viewer's exclusive lists (Mastodon
     4.2+), then the page's posts with everything their cards need."""
-    muted = set(active_mutes().filter(account_id=viewer.pk).values_list("target_id", flat=True))
-    exclusive = set(
-        ListMember.objects.filter(list__owner_id=viewer.pk, list__exclusive=True).values_list("account_id", flat=True)
-    )
+    muted = muted_by(viewer.pk)
+    exclusive = {account for (account,) in _exclusive.rows(viewer_id=viewer.pk)}
 
     def keep(author_id: int, reposted_author_id: int | None) -> bool:
         return author_id not in muted and author_id not in exclusive and reposted_author_id not in muted

@@ -29,8 +29,8 @@ from django.db.models import Q
 
 from rostra.accounts.models import Block, Follow
 from rostra.accounts.policies import active_mutes
-from rostra.posts.models import VISIBLE_STATES, Post, Visibility
-from rostra.timelines.models import HomeEntry
+from rostra.posts.models import VISIBLE_STATES, Mention, ModerationState, Post, Visibility
+from rostra.timelines.models import FollowedTag, HomeEntry
 
 assert HomeEntry._meta.db_table == "timelines_homeentry"  # named in the raw inserts below
 SENTINEL = "~"  # sorts after every digit: the set is complete (built from the database)
@@ -86,28 +86,36 @@ def max_items() -> int:
 
 
 def rebuild_ids(owner_id: int, limit: int, upto: int | None = None) -> list[int]:
-    """The newest posts an owner's home would hold, from the follow graph: their own and those of
-    the accounts they follow (reposts only from those whose reposts they show, replies only to
-    themselves or to someone they follow), never direct posts."""
+    """The newest posts an owner's home would hold, as fan-out on write puts them there
+    (``rostra.timelines.actions._recipients``): their own; those of the accounts they follow, not
+    direct (reposts only from those whose reposts they show, replies only to themselves or to
+    someone they follow); private and direct posts that mention them; public posts with a hashtag
+    they follow (published, not reposts, not mentioning someone they block or mute)."""
     follows = Follow.objects.filter(follower_id=owner_id)
     following = follows.values("target_id")
-    posts = (
-        Post.objects.filter(Q(author_id__in=following) | Q(author_id=owner_id), moderation_state__in=VISIBLE_STATES)
-        .exclude(visibility=Visibility.DIRECT)
-        .exclude(Q(repost_of__isnull=False) & Q(author_id__in=follows.filter(show_reposts=False).values("target_id")))
-        .filter(
-            Q(in_reply_to_account__isnull=True)
-            | Q(in_reply_to_account_id=owner_id)
-            | Q(in_reply_to_account_id__in=following)
-            | Q(author_id=owner_id)
-        )
+    from_followed = (
+        Q(author_id__in=following)
+        & ~Q(visibility=Visibility.DIRECT)
+        & ~(Q(repost_of__isnull=False) & Q(author_id__in=follows.filter(show_reposts=False).values("target_id")))
+        & (Q(in_reply_to_account__isnull=True) | Q(in_reply_to_account_id=owner_id) | Q(in_reply_to_account_id__in=following))
     )
+    mentioning = Q(pk__in=Mention.objects.filter(account_id=owner_id).values("post_id"), visibility__in=(Visibility.PRIVATE, Visibility.DIRECT))
     # As fan-out: nothing across a block either way, nothing from muted accounts.
     blocked = set(Block.objects.filter(account_id=owner_id).values_list("target_id", flat=True))
-    blocked |= set(Block.objects.filter(target_id=owner_id).values_list("account_id", flat=True))
-    blocked |= set(active_mutes().filter(account_id=owner_id).values_list("target_id", flat=True))
-    if blocked:
-        posts = posts.exclude(author_id__in=blocked).exclude(repost_of__author_id__in=blocked)
+    muted = set(active_mutes().filter(account_id=owner_id).values_list("target_id", flat=True))
+    blocking = set(Block.objects.filter(target_id=owner_id).values_list("account_id", flat=True))
+    tagged = Q(
+        pk__in=Post.hashtags.through.objects.filter(hashtag_id__in=FollowedTag.objects.filter(account_id=owner_id).values("hashtag_id")).values("post_id"),
+        visibility=Visibility.PUBLIC,
+        repost_of__isnull=True,
+        moderation_state=ModerationState.PUBLISHED,
+    )
+    if blocked | muted:
+        tagged &= ~Q(pk__in=Mention.objects.filter(account_id__in=blocked | muted).values("post_id"))
+    posts = Post.objects.filter(Q(author_id=owner_id) | from_followed | mentioning | tagged, moderation_state__in=VISIBLE_STATES)
+    excluded = blocked | muted | blocking
+    if excluded:
+        posts = posts.exclude(author_id__in=excluded).exclude(repost_of__author_id__in=excluded)
     if upto is not None:
         posts = posts.filter(id__lte=upto)
     return list(posts.order_by("-id").values_list("id", flat=True)[:limit])

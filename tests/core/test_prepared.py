@@ -64,8 +64,36 @@ def test_strings_and_none_are_values_too(world):
     assert prepared.rows(text="hello there", viewer=None) == [("hello there",)]
     assert prepared.rows(text="hello there", viewer=world.bob.pk) == [("hello there",)]
     assert prepared.rows(text="nothing", viewer=None) == []
-    with pytest.raises(TypeError, match="must be an int, a string or None"):
+    with pytest.raises(TypeError, match="must be an int, a string, an aware datetime or None"):
         prepared.rows(text=1.5, viewer=None)
+
+
+def test_aware_datetimes_are_values_adapted_as_the_backend_adapts_them(world):
+    from datetime import UTC, datetime, timedelta
+
+    posts_made = [make_post(world.alice, f"at {i}") for i in range(3)]
+    times = [p.created_at for p in Post.objects.filter(pk__in=[p.pk for p in posts_made]).order_by("id")]
+
+    def since(author_id, after, before):
+        return Post.objects.filter(author_id=author_id, created_at__gt=after, created_at__lte=before).order_by("id").values_list("id", "created_at")
+
+    prepared = Prepared("test datetimes", since)
+    for after, before in [
+        (times[0] - timedelta(days=1), times[-1]),
+        (times[0], times[-1] + timedelta(microseconds=1)),
+        (times[1], times[1]),
+        (datetime(2001, 1, 1, tzinfo=UTC), datetime(2002, 1, 1, tzinfo=UTC)),
+    ]:
+        assert prepared.rows(author_id=world.alice.pk, after=after, before=before) == list(since(world.alice.pk, after, before))
+    # Another time zone is the same instant.
+    from zoneinfo import ZoneInfo
+
+    local = times[0].astimezone(ZoneInfo("America/New_York"))
+    assert prepared.rows(author_id=world.alice.pk, after=local, before=times[-1]) == list(since(world.alice.pk, local, times[-1]))
+    with pytest.raises(TypeError, match="aware datetime"):
+        prepared.rows(author_id=world.alice.pk, after=datetime(2001, 1, 1), before=times[-1])  # noqa: DTZ001 - the naive one refused
+    with pytest.raises(PrepareError, match="missing"):
+        Prepared("rewrites a datetime", lambda when: Post.objects.filter(created_at__date=when).values_list("id")).rows(when=times[0])
 
 
 def test_a_builder_that_drops_or_rewrites_a_value_is_refused(world):

@@ -226,3 +226,37 @@ def test_the_viewers_filters_apply_to_streamed_posts(world):
     got = deliver(msg, bob, dave, bob_public)
     assert set(got) == {1, 2}  # hidden from bob's home; his public stream has no filter for it
     assert got[1][1]["filtered"][0]["filter"]["title"] == "Careful"
+
+
+def test_every_batch_of_a_large_fan_out_is_streamed_to_its_followers(world, settings):
+    """A post whose audience is cut into queued batches reaches the user stream of every follower,
+    not only those of the first batch; one who reads the author in an exclusive list is left out."""
+    import dataclasses
+
+    from rostra.accounts import actions as accounts
+    from rostra.testing.world import make_account
+    from rostra.timelines import lists
+
+    fans = [make_account(f"streamfan{i}") for i in range(7)]
+    for fan in fans:
+        assert accounts.follow(fan, world.alice) == "following"
+    reader = fans[-1]
+    own = lists.create_list(reader, lists.ListDraft(title="Alice only", exclusive=True))
+    lists.add_members(reader, own.pk, [world.alice.pk])
+    run_tasks()
+    settings.ROSTRA = dataclasses.replace(settings.ROSTRA, fanout_batch=3)
+    with published() as msgs:
+        post = make_post(world.alice, "To all of you")
+        run_tasks()
+    updates = [m for m in msgs if m["event"] == "update" and m["post_id"] == post.pk]
+    assert len(updates) >= 3  # the first batch with the channels, then one per queued batch
+    reached = {u for m in updates for u in m["users"]}
+    assert {f.pk for f in fans[:-1]} | {world.bob.pk, world.dave.pk, world.alice.pk} <= reached
+    assert reader.pk not in reached
+    assert [m["channels"] for m in updates[1:]] == [[]] * (len(updates) - 1)  # the public channels were told once
+
+    # What a follower in a late batch is sent: the post, rendered for them.
+    late = max(fans[:-1], key=lambda f: f.pk)
+    msg = next(m for m in updates if late.pk in m["users"])
+    sent = deliver(msg, sub_for(late, Stream("user")))
+    assert sent[0][1]["id"] == str(post.pk)

@@ -14,6 +14,7 @@ from rostra.testing.world import make_account, make_post
 from rostra.timelines import tags
 from rostra.timelines.models import FollowedTag
 from rostra.timelines.queries import home
+from rostra.timelines.store import get_store
 from tests.timelines import homes
 
 
@@ -119,7 +120,11 @@ def test_only_public_original_published_posts_are_delivered(world, run_tasks):
     run_tasks()
     for post in (unlisted, private, direct, repost):
         assert w.carol.pk not in _owners(post), post.text
-    assert original.pk not in _home(w.carol)
+    # The repost did not bring the original back (reposts are not hashtag posts). On Redis, the
+    # cleared home is rebuilt from the database when read, with the original as fan-out gave it.
+    shown = _home(w.carol)
+    assert repost.pk not in shown
+    assert (original.pk in shown) == (get_store().name == "redis")
 
 
 def test_limited_and_held_posts_are_not_delivered(world, run_tasks):

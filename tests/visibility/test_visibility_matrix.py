@@ -62,6 +62,7 @@ from rostra.posts.queries import (
     quote_is_visible,
     reposters,
     thread,
+    visible_post,
     visible_posts,
 )
 from rostra.search.queries import search_posts
@@ -395,6 +396,10 @@ def _single_post_surfaces(viewer: Account | None, cell: Cell) -> dict[str, bool]
         "media_file": _found(lambda: media_for_viewer(viewer, cell.media.file)),
         "media_thumbnail": _found(lambda: media_for_viewer(viewer, cell.media.thumbnail)),
         "repost_get_post": _found(lambda: get_post(viewer, cell.repost.pk)),
+        # What likes, reposts, replies, quotes and reports ask before they act
+        "visible_post": visible_post(viewer, cell.post.pk) is not None,
+        "visible_post_of_repost": visible_post(viewer, cell.repost.pk) is not None,
+        "visible_post_as_reply_target": visible_post(viewer, cell.post.pk, "author", original_only=True) is not None,
         "reposters_list": any(a.pk == cell.repost.author_id for a in reposters(viewer, cell.post)),
         "thread_as_ancestor": cell.post.pk in [p.pk for p in thread(viewer, cell.answer)[0]],
     }
