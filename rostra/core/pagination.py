@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -55,6 +55,36 @@ def paginate(qs: QuerySet[Any], req: PageRequest, *, key: str = "id") -> Page[An
         items.reverse()
     else:
         items = list(qs.order_by(f"-{key}")[: req.limit])
+    if not items:
+        return Page(items=[], next_max_id=None, prev_min_id=None)
+    first, last = getattr(items[0], key), getattr(items[-1], key)
+    return Page(items=items, next_max_id=last if len(items) == req.limit else None, prev_min_id=first)
+
+
+def paginate_kept(qs: QuerySet[Any], req: PageRequest, keep: Callable[[list[Any]], list[Any]], *, key: str = "id") -> Page[Any]:
+    """``paginate`` for a condition asked in Python of each fetched chunk: ``keep`` returns the
+    items of a chunk it lets through, in their order (e.g. those whose post the visibility door,
+    as a prepared query, lets through). When it drops some, more rows are fetched (twice as many
+    each time) until the page is full or the rows run out, so dropped items never shorten a page."""
+    if req.max_id is not None:
+        qs = qs.filter(**{f"{key}__lt": req.max_id})
+    if req.since_id is not None:
+        qs = qs.filter(**{f"{key}__gt": req.since_id})
+    ascending = req.min_id is not None
+    qs = qs.filter(**{f"{key}__gt": req.min_id}).order_by(key) if ascending else qs.order_by(f"-{key}")
+    kept: list[Any] = []
+    count, cursor = req.limit, None
+    while True:
+        chunk_qs = qs if cursor is None else qs.filter(**{f"{key}__gt" if ascending else f"{key}__lt": cursor})
+        chunk = list(chunk_qs[:count])
+        kept.extend(keep(chunk) if chunk else [])
+        if len(kept) >= req.limit or len(chunk) < count:
+            break
+        cursor = getattr(chunk[-1], key)
+        count = min(count * 2, 800)
+    items = kept[: req.limit]
+    if ascending:
+        items.reverse()
     if not items:
         return Page(items=[], next_max_id=None, prev_min_id=None)
     first, last = getattr(items[0], key), getattr(items[-1], key)

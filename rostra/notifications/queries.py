@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,21 +10,37 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from rostra.accounts.models import Account, Block
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
-from rostra.core.pagination import Page, PageRequest, paginate
+from rostra.core.pagination import Page, PageRequest, paginate, paginate_kept
 from rostra.notifications.models import SYSTEM_KINDS, Kind, Notification
-from rostra.posts.queries import visible_posts
+from rostra.posts.queries import visible_among, visible_posts
 from rostra.timelines.models import Marker, MarkerTimeline
 
 
-def _visible(viewer: Account) -> QuerySet[Notification]:
-    # Notifications pass the door again at read time: a post deleted, held or hidden since is gone.
+def _before_the_door(viewer: Account) -> QuerySet[Notification]:
+    """The viewer's notifications, minus those from suspended or blocked actors: ``_visible``
+    without the door on their posts (the list asks the door in a query of its own)."""
     blocked = Block.objects.filter(account_id=viewer.pk, target_id=OuterRef("actor_id"))
     return (
         Notification.objects.filter(recipient=viewer)
         .filter(Q(actor__suspended_at__isnull=True) | Q(kind__in=SYSTEM_KINDS))
-        .filter(Q(post__isnull=True) | Q(post__in=visible_posts(viewer).values("pk")))
         .exclude(Exists(blocked))
     )
+
+
+def _visible(viewer: Account) -> QuerySet[Notification]:
+    # Notifications pass the door again at read time: a post deleted, held or hidden since is gone.
+    return _before_the_door(viewer).filter(Q(post__isnull=True) | Q(post__in=visible_posts(viewer).values("pk")))
+
+
+def _through_the_door(viewer: Account) -> Callable[[list[Notification]], list[Notification]]:
+    """Keeps the notifications without a post or whose post the viewer may see (the door as a
+    prepared query, asked once per fetched chunk: in SQL it cost the list ~10 ms to compile)."""
+
+    def keep(rows: list[Notification]) -> list[Notification]:
+        door = visible_among(viewer, {n.post_id for n in rows if n.post_id is not None})
+        return [n for n in rows if n.post_id is None or n.post_id in door]
+
+    return keep
 
 
 def notifications(viewer: Account, req: PageRequest, *, kinds: Iterable[str] | None = None, exclude: Iterable[str] | None = None) -> Page[Notification]:
@@ -54,7 +70,7 @@ def notifications_for(
         kinds = list(kinds)
         if not kinds:
             return Page(items=[], next_max_id=None, prev_min_id=None)
-    qs = _visible(viewer).select_related("actor", "notice", "post", "post__author", "post__repost_of", "post__repost_of__author")
+    qs = _before_the_door(viewer).select_related("actor", "notice", "post", "post__author", "post__repost_of", "post__repost_of__author")
     if kinds is not None:
         qs = qs.filter(kind__in=kinds)
     exclude = list(exclude)
@@ -62,7 +78,7 @@ def notifications_for(
         qs = qs.exclude(kind__in=exclude)
     if actor_id is not None:
         qs = qs.filter(actor_id=actor_id)
-    return paginate(qs, req)
+    return paginate_kept(qs, req, _through_the_door(viewer))
 
 
 def get_notification(viewer: Account, notification_id: Any) -> Notification:

@@ -203,3 +203,39 @@ def test_notification_for_a_follower_only_post_needs_access(world, run_tasks):
     assert _seen(w.dave) == [(Kind.MENTION, w.carol.pk, post.pk)]
     # A like of a post the liker can see, by someone the author cannot see? never created.
     assert notify_actions.notify(w.eve.pk, Kind.LIKE, w.bob.pk, post.pk) is None
+
+
+def test_the_list_skips_notifications_whose_post_is_hidden_and_keeps_its_pages_full(world, run_tasks):
+    """The client list asks the door of each fetched chunk instead of in SQL: every page, in every
+    direction, is what the door-in-SQL query gives (hidden posts skipped, pages still full)."""
+    from rostra.core.pagination import paginate
+    from rostra.notifications.queries import _visible, notifications_for
+    from rostra.posts.models import ModerationState, Post
+
+    w = world
+    fans = [make_account(f"liker{i}") for i in range(3)]
+    mine = [make_post(w.alice, f"post {i}") for i in range(4)]
+    theirs = []
+    for i in range(12):
+        fan = fans[i % 3]
+        theirs.append(make_post(fan, f"@alice hello {i}"))
+        if i < 6:
+            posts.like(fan, mine[i % 4].pk)
+    accounts.follow(fans[0], w.alice)
+    run_tasks()
+    # Hold a run of the mentions in the middle and some at the edges: their notifications drop out.
+    hidden = [theirs[0], *theirs[4:9], theirs[11]]
+    Post.objects.filter(pk__in=[p.pk for p in hidden]).update(moderation_state=ModerationState.HELD)
+    rows = list(_visible(w.alice).order_by("-id").values_list("id", flat=True))
+    assert 10 < len(rows) < Notification.objects.filter(recipient=w.alice).count()
+
+    def ids(page):
+        return [n.pk for n in page.items], page.next_max_id, page.prev_min_id
+
+    for limit in (1, 2, 3, 5, 40):
+        reqs = [PageRequest(limit=limit)]
+        reqs += [PageRequest(limit=limit, max_id=r) for r in rows[::3]]
+        reqs += [PageRequest(limit=limit, min_id=r) for r in rows[::4]]
+        reqs += [PageRequest(limit=limit, since_id=rows[-1], max_id=rows[1])]
+        for req in reqs:
+            assert ids(notifications_for(w.alice, req)) == ids(paginate(_visible(w.alice), req)), req
