@@ -61,11 +61,15 @@ def paginate(qs: QuerySet[Any], req: PageRequest, *, key: str = "id") -> Page[An
     return Page(items=items, next_max_id=last if len(items) == req.limit else None, prev_min_id=first)
 
 
-def paginate_kept(qs: QuerySet[Any], req: PageRequest, keep: Callable[[list[Any]], list[Any]], *, key: str = "id") -> Page[Any]:
+def paginate_kept(
+    qs: QuerySet[Any], req: PageRequest, keep: Callable[[list[Any]], list[Any]], *, key: str = "id", max_scan: int = 4000
+) -> Page[Any]:
     """``paginate`` for a condition asked in Python of each fetched chunk: ``keep`` returns the
     items of a chunk it lets through, in their order (e.g. those whose post the visibility door,
     as a prepared query, lets through). When it drops some, more rows are fetched (twice as many
-    each time) until the page is full or the rows run out, so dropped items never shorten a page."""
+    each time) until the page is full or the rows run out, so dropped items never shorten a page.
+    One request reads at most about ``max_scan`` rows: past that, a short page says where the
+    next one starts (``next_max_id``, or ``prev_min_id`` walking up), so a client pages on."""
     if req.max_id is not None:
         qs = qs.filter(**{f"{key}__lt": req.max_id})
     if req.since_id is not None:
@@ -73,18 +77,26 @@ def paginate_kept(qs: QuerySet[Any], req: PageRequest, keep: Callable[[list[Any]
     ascending = req.min_id is not None
     qs = qs.filter(**{f"{key}__gt": req.min_id}).order_by(key) if ascending else qs.order_by(f"-{key}")
     kept: list[Any] = []
-    count, cursor = req.limit, None
+    count, cursor, scanned, stopped = req.limit, None, 0, False
     while True:
         chunk_qs = qs if cursor is None else qs.filter(**{f"{key}__gt" if ascending else f"{key}__lt": cursor})
         chunk = list(chunk_qs[:count])
+        scanned += len(chunk)
         kept.extend(keep(chunk) if chunk else [])
         if len(kept) >= req.limit or len(chunk) < count:
             break
         cursor = getattr(chunk[-1], key)
+        if scanned >= max_scan:
+            stopped = True
+            break
         count = min(count * 2, 800)
     items = kept[: req.limit]
     if ascending:
         items.reverse()
+    if stopped:  # short because this request read enough: the client continues from the cursor
+        first = getattr(items[0], key) if items else None
+        last = getattr(items[-1], key) if items else None
+        return Page(items=items, next_max_id=last, prev_min_id=cursor) if ascending else Page(items=items, next_max_id=cursor, prev_min_id=first)
     if not items:
         return Page(items=[], next_max_id=None, prev_min_id=None)
     first, last = getattr(items[0], key), getattr(items[-1], key)

@@ -161,6 +161,9 @@ class Prepared(Generic[M]):
                 kind = "str" if isinstance(value, str) else ""
             found = expected.get((kind, value)) if kind else None
             if found is None:
+                if (isinstance(value, str) and "1901-02-03" in value) or getattr(value, "year", None) == _DT_BASE.year:
+                    # A datetime also used in a derived form (its date, its year...) would be frozen here.
+                    raise PrepareError(f"{self.name}: a datetime value reaches the query in a derived form")
                 slots.append(("const", value))
             else:
                 uses[found] += 1

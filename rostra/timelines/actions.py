@@ -64,9 +64,10 @@ def _followers_rows(reposts: bool) -> Callable[..., QuerySet[Follow, tuple[int, 
             followers = followers.filter(follower_id__lte=hi)
         if reposts:
             followers = followers.filter(show_reposts=True)
-        # A reply to someone else reaches only followers who follow them too (as in Mastodon).
+        # A reply to someone else reaches only followers who follow them too, and the one it
+        # answers (as in Mastodon's home feed).
         if reply_to is not None:
-            followers = followers.filter(follower_id__in=Follow.objects.filter(target_id=reply_to).values("follower_id"))
+            followers = followers.filter(Q(follower_id__in=Follow.objects.filter(target_id=reply_to).values("follower_id")) | Q(follower_id=reply_to))
         followers = (
             followers.exclude(follower_id__in=Block.objects.filter(target_id__in=authors).values("account_id"))
             .exclude(follower_id__in=Block.objects.filter(account_id__in=authors).values("target_id"))

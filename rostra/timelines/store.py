@@ -112,10 +112,13 @@ def rebuild_ids(owner_id: int, limit: int, upto: int | None = None) -> list[int]
     )
     if blocked | muted:
         tagged &= ~Q(pk__in=Mention.objects.filter(account_id__in=blocked | muted).values("post_id"))
-    posts = Post.objects.filter(Q(author_id=owner_id) | from_followed | mentioning | tagged, moderation_state__in=VISIBLE_STATES)
+    posts = Post.objects.filter(Q(author_id=owner_id) | from_followed | mentioning | tagged, moderation_state__in=VISIBLE_STATES).filter(
+        Q(repost_of__isnull=True) | Q(repost_of__moderation_state__in=VISIBLE_STATES)  # fan-out skips reposts of held posts
+    )
     excluded = blocked | muted | blocking
     if excluded:
-        posts = posts.exclude(author_id__in=excluded).exclude(repost_of__author_id__in=excluded)
+        # The owner's own posts always reach them (their reposts of someone they mute too).
+        posts = posts.exclude(author_id__in=excluded).exclude(Q(repost_of__author_id__in=excluded) & ~Q(author_id=owner_id))
     if upto is not None:
         posts = posts.filter(id__lte=upto)
     return list(posts.order_by("-id").values_list("id", flat=True)[:limit])

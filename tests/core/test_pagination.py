@@ -110,3 +110,39 @@ def test_an_empty_page(thirty):
     # An id that never existed still works as a position.
     page = paginate(qs, PageRequest(max_id=ids[5] + 1, limit=40))
     assert [p.pk for p in page.items] == ids[:6][::-1]
+
+
+def test_paginate_kept_walks_past_dropped_items_and_stops_reading_at_max_scan(world):
+    """Pages of the kept items are those of a query that dropped them in SQL; a request that reads
+    ``max_scan`` rows without filling its page says where to go on, and walking on finds the rest."""
+    from rostra.core.pagination import Page, paginate_kept
+    from rostra.posts.models import Post
+    from rostra.testing.world import make_post
+
+    made = [make_post(world.alice, f"n{i}") for i in range(30)]
+    wanted = {p.pk for i, p in enumerate(made) if i % 7 in (0, 3)}  # runs of five dropped between
+    newest_first = sorted(wanted, reverse=True)
+    qs = Post.objects.filter(author=world.alice)
+
+    def keep(rows: list[Post]) -> list[Post]:
+        return [p for p in rows if p.pk in wanted]
+
+    for limit in (1, 2, 3, 40):
+        got = [p.pk for p in paginate_kept(qs, PageRequest(limit=limit), keep).items]
+        assert got == newest_first[:limit]
+
+    def walk(req: PageRequest, down: bool) -> list[int]:
+        seen: list[int] = []
+        for _ in range(100):
+            page: Page[Post] = paginate_kept(qs, req, keep, max_scan=4)
+            seen.extend(p.pk for p in page.items)
+            nxt = page.next_max_id if down else page.prev_min_id
+            if nxt is None or (not down and not page.items and nxt == req.min_id):
+                return seen
+            req = PageRequest(limit=req.limit, max_id=nxt) if down else PageRequest(limit=req.limit, min_id=nxt)
+        raise AssertionError("the walk did not end")
+
+    for limit in (1, 2, 5):
+        assert walk(PageRequest(limit=limit), down=True) == newest_first
+        up = walk(PageRequest(limit=limit, min_id=min(p.pk for p in made) - 1), down=False)
+        assert sorted(up) == sorted(wanted) and len(up) == len(wanted)

@@ -210,11 +210,18 @@ def test_a_rebuilt_home_holds_what_fan_out_put_there(world, run_tasks):
     ]
     reply = make_post(w.bob, "@alice answering", in_reply_to_id=made[0].pk)
     repost = posts.repost(w.bob, made[0].pk)
+    bobs = make_post(w.bob, "a question")
+    answer = make_post(w.alice, "@bob an answer", in_reply_to_id=bobs.pk)  # bob gets it: it answers him
+    doomed = make_post(w.carol, "soon held")
+    repost_of_held = posts.repost(w.bob, doomed.pk)
+    Post.objects.filter(pk=doomed.pk).update(moderation_state="held")  # before fan-out: the repost reaches no one
+    everything = (*made, reply, repost, bobs, answer, doomed, repost_of_held)
     run_tasks()
     store = get_store()
+    assert store.has(w.bob.pk, answer.pk)
     for owner in (w.alice, w.bob, w.carol, w.dave, w.eve, frank):
-        delivered = {p.pk for p in (*made, reply, repost) if store.has(owner.pk, p.pk)}
-        rebuilt = set(rebuild_ids(owner.pk, 800)) & {p.pk for p in (*made, reply, repost)}
+        delivered = {p.pk for p in everything if store.has(owner.pk, p.pk)}
+        rebuilt = set(rebuild_ids(owner.pk, 800)) & {p.pk for p in everything}
         assert rebuilt == delivered, owner.username
 
 
