@@ -7,8 +7,10 @@ similarity is then checked against ``threshold`` (0.6 by default: two posts that
 or a few words still match).
 
 The index is in memory, bounded and time-windowed: entries older than ``window_seconds`` or beyond
-``max_entries`` are evicted oldest first (each band bucket is a deque in insertion order, so
-eviction is O(bands)). ``check(...)`` answers how many near-duplicates were seen in the window and
+``max_entries`` are evicted oldest first (a band bucket holds one entry id, or a deque of them in
+insertion order once a second arrives, so eviction is O(bands)). An entry costs ~2 KB: an hour's
+soak found the first layout (a deque per bucket, ~9.4 KB an entry) growing each web worker by
+~100 MB an hour at 3 posts/s, and up to ~470 MB at the 50,000-entry bound. ``check(...)`` answers how many near-duplicates were seen in the window and
 from how many distinct authors, then remembers the post. It is thread-safe. That index is for one
 process (the embedded default); with ``REDIS_URL`` every web process shares one
 ``RedisNearDuplicateIndex`` instead (the same bands as Redis keys living as long as the window).
@@ -74,11 +76,13 @@ class NearDuplicateIndex:
         self._lock = threading.Lock()
         self._next_id = 0
         self._order: deque[int] = deque()
-        self._entries: dict[int, tuple[float, str | None, tuple[bytes, ...]]] = {}
+        # entry id -> (time, author key); its signature is row ``id % max_entries`` of the ring below
+        self._entries: dict[int, tuple[float, str | None]] = {}
         # Signatures live in a ring buffer indexed by entry id modulo capacity, so a wave's
         # candidates are compared in one vectorised step.
         self._signatures = np.zeros((max_entries, num_perm), dtype=np.uint32)
-        self._buckets: list[dict[bytes, deque[int]]] = [{} for _ in range(bands)]
+        # band key -> the one entry id in that bucket, or a deque of ids (oldest first)
+        self._buckets: list[dict[bytes, int | deque[int]]] = [{} for _ in range(bands)]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -116,7 +120,9 @@ class NearDuplicateIndex:
             candidates: set[int] = set()
             for band, key in enumerate(keys):
                 bucket = self._buckets[band].get(key)
-                if bucket:
+                if isinstance(bucket, int):
+                    candidates.add(bucket)
+                elif bucket:
                     candidates.update(islice(reversed(bucket), self.max_candidates))  # the newest
             result = NONE
             if candidates:
@@ -130,15 +136,28 @@ class NearDuplicateIndex:
         return result
 
     def _add(self, now: float, author_key: str | None, sig: np.ndarray, keys: tuple[bytes, ...]) -> None:
+        # Make room first: the oldest entry's signature is still in the ring slot the new one takes.
+        while len(self._order) >= self.max_entries:
+            self._drop_oldest()
         entry_id = self._next_id
         self._next_id += 1
-        self._entries[entry_id] = (now, author_key, keys)
+        self._entries[entry_id] = (now, author_key)
         self._signatures[entry_id % self.max_entries] = sig
         self._order.append(entry_id)
         for band, key in enumerate(keys):
-            self._buckets[band].setdefault(key, deque()).append(entry_id)
-        while len(self._order) > self.max_entries:
-            self._drop_oldest()
+            buckets = self._buckets[band]
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = entry_id
+            elif isinstance(bucket, int):
+                buckets[key] = deque((bucket, entry_id))
+            else:
+                bucket.append(entry_id)
+
+    def _band_keys(self, entry_id: int) -> list[bytes]:
+        raw = self._signatures[entry_id % self.max_entries].tobytes()
+        width = 4 * self.rows
+        return [raw[b * width : (b + 1) * width] for b in range(self.bands)]
 
     def _evict(self, now: float) -> None:
         horizon = now - self.window_seconds
@@ -147,16 +166,22 @@ class NearDuplicateIndex:
 
     def _drop_oldest(self) -> None:
         entry_id = self._order.popleft()
-        _, _, keys = self._entries.pop(entry_id)
-        for band, key in enumerate(keys):
-            bucket = self._buckets[band][key]
+        del self._entries[entry_id]
+        for band, key in enumerate(self._band_keys(entry_id)):
+            buckets = self._buckets[band]
+            bucket = buckets[key]
+            if isinstance(bucket, int):
+                del buckets[key]
+                continue
             # Buckets are in insertion order, so the oldest entry is at the left.
-            if bucket and bucket[0] == entry_id:
+            if bucket[0] == entry_id:
                 bucket.popleft()
             else:
                 bucket.remove(entry_id)
-            if not bucket:
-                del self._buckets[band][key]
+            if len(bucket) == 1:
+                buckets[key] = bucket[0]
+            elif not bucket:
+                del buckets[key]
 
 
 class RedisNearDuplicateIndex(NearDuplicateIndex):

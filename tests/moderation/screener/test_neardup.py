@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rostra.moderation.screener import NearDuplicateIndex, normalise
 
 WAVE = "🔥 Earn $500 a day from home with this one weird trick, click the link in my bio now!! 🔥"
@@ -44,3 +47,49 @@ def test_short_posts_and_remember_false_are_not_indexed() -> None:
         assert index.check("good morning", now=0.0).count == 0
     index.check(normalise(WAVE), now=0.0, remember=False)
     assert len(index) == 0
+
+
+# --- The compact buckets against a brute-force reading of the same rule ---------------------------
+
+_TEXTS = [
+    WAVE,
+    WAVE.replace("weird", "strange"),
+    WAVE.replace("$500", "$900").replace("bio", "profile"),
+    "Had a lovely walk along the river this morning, the herons were out in force.",
+    "Had a lovely walk along the canal this evening, the herons were out in force.",
+    "Book club picked The Salt Road for next month. Anyone read it? #BookClub",
+    "Planted out the potatoes today. Fingers crossed for the weather",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.sampled_from(range(len(_TEXTS))), st.floats(0, 40), st.sampled_from("abc"), st.booleans()), max_size=40),
+    capacity=st.integers(1, 6),
+)
+def test_counts_are_those_of_every_live_entry_sharing_a_band_and_the_threshold(steps, capacity) -> None:
+    """Whatever the arrivals, evictions by time and by capacity: a check counts exactly the live
+    entries (within the window, among the last ``capacity`` remembered) that share a band with the
+    post and match it at the threshold, and their distinct authors."""
+    index = NearDuplicateIndex(window_seconds=60.0, max_entries=capacity)
+    live: list[tuple[float, str, object]] = []  # (time, author, signature) remembered, oldest first
+    now = 0.0
+    for text_index, gap, author, remember in steps:
+        now += gap
+        sig = index.signature(normalise(_TEXTS[text_index]))
+        live = [e for e in live if e[0] >= now - 60.0]
+        near = [
+            e for e in live
+            if any((e[2][b * index.rows:(b + 1) * index.rows] == sig[b * index.rows:(b + 1) * index.rows]).all() for b in range(index.bands))
+            and (e[2] == sig).sum() >= index.threshold * index.num_perm
+        ]
+        got = index.check(normalise(_TEXTS[text_index]), author_key=author, now=now, remember=remember)
+        assert (got.count, got.authors) == (len(near), len({e[1] for e in near}))
+        if remember:
+            live = [*live, (now, author, sig)][-capacity:]
+        assert len(index) == len(live)
+    # Every bucket still names only live entries, singly or in order.
+    for buckets in index._buckets:
+        for bucket in buckets.values():
+            ids = [bucket] if isinstance(bucket, int) else list(bucket)
+            assert ids and ids == sorted(ids) and all(i in index._entries for i in ids)
