@@ -215,6 +215,26 @@ def capture_home_body(base_url: str, token: str, dest: Path) -> int:
     return len(doc)
 
 
+SETTLE_S = 60.0
+
+
+def settle(limit_s: float = SETTLE_S) -> float | None:
+    """Wait until the server's pipeline has no pending event: work a scenario left behind (the
+    posts/s step past the knee queues fan-out) would otherwise compete with the next scenario for
+    the same cores. The seconds waited, or None if events were still pending after ``limit_s``."""
+    from django.db import connections
+
+    from rostra.core.models import Event
+
+    started = time.perf_counter()
+    while Event.objects.filter(done_at__isnull=True).exists():
+        if time.perf_counter() - started > limit_s:
+            return None
+        time.sleep(0.2)
+    connections.close_all()
+    return time.perf_counter() - started
+
+
 def closed_best(url: str, tokens: list[str], levels: Sequence[int], seconds: float) -> float:
     """The best home-read rate over closed-loop runs at those concurrencies (loadgen's client)."""
     from bench.suite.loadgen import Request, run_closed
@@ -361,6 +381,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         scenarios = None if args.no_scenarios else load_scenarios()
         for name, fn in scenarios or []:
+            waited = settle()
+            if waited is None:
+                notes.append(f"scenario {name} started with pipeline events still pending after {SETTLE_S:.0f} s")
+            elif waited > 0.5:
+                log(f"bench: waited {waited:.1f} s for the pipeline to finish the previous scenario's work")
             log(f"bench: scenario {name}")
             t = time.perf_counter()
             try:
