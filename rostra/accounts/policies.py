@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
 from rostra.accounts.models import Account, Block, Follow, Mute
@@ -9,14 +11,14 @@ from rostra.core import clock
 from rostra.core.prepared import Prepared
 
 
-def active_mutes() -> QuerySet[Mute]:
-    """Mutes in force: those without an end, and those whose end has not come yet."""
-    return Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now()))
+def active_mutes(now: datetime | None = None) -> QuerySet[Mute]:
+    """Mutes in force (at ``now``, by default the clock's): those without an end, and those whose
+    end has not come yet."""
+    return Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now() if now is None else now))
 
 
 _muted = Prepared(
-    "the accounts a viewer mutes",
-    lambda viewer_id, now: Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), account_id=viewer_id).values_list("target_id"),
+    "the accounts a viewer mutes", lambda viewer_id, now: active_mutes(now).filter(account_id=viewer_id).values_list("target_id")
 )
 
 

@@ -39,11 +39,9 @@ _event_posts: ContextVar[dict[int, Post | None] | None] = ContextVar("event_post
 @contextlib.contextmanager
 def event_scope() -> Iterator[None]:
     token = _event_posts.set({})
-    batches = _batch_recipients.set({})
     try:
         yield
     finally:
-        _batch_recipients.reset(batches)
         _event_posts.reset(token)
 
 
@@ -68,27 +66,12 @@ def _fan_out(p: dict[str, Any]) -> None:
     timelines.fan_out_post(p["post_id"], post=_event_post(p["post_id"]))
 
 
-# The recipients one fan-out batch delivered to, for the same event's streaming handler.
-_batch_recipients: ContextVar[dict[int, list[int]] | None] = ContextVar("batch_recipients", default=None)
-
-
 def _fan_out_batch(p: dict[str, Any]) -> None:
-    # One slice of a large account's fan-out (rostra.timelines.actions.fan_out_post queues them)
-    delivered = timelines.fan_out_batch(p["post_id"], p["lo"], p["hi"], p["total"], p["started"], post=_event_post(p["post_id"]))
-    memo = _batch_recipients.get()
-    if memo is not None:
-        memo[p["post_id"]] = delivered
-
-
-def _stream_batch(p: dict[str, Any]) -> None:
-    # The followers in this slice see the post arrive live, as the first slice's did.
-    memo = _batch_recipients.get()
-    recipients = memo.get(p["post_id"]) if memo is not None else None
-    if recipients is None:  # outside an event scope: ask the store who holds it in this slice
-        post = _event_post(p["post_id"])
-        recipients = sorted(timelines.home_owners(post)) if post is not None else []
-        recipients = [i for i in recipients if i > p["lo"] and (p["hi"] is None or i <= p["hi"])]
-    streaming.batch_delivered(_event_post(p["post_id"]), recipients)
+    # One slice of a large account's fan-out (rostra.timelines.actions.fan_out_post queues them);
+    # the followers it reached see the post arrive live, as the first slice's did.
+    post = _event_post(p["post_id"])
+    delivered = timelines.fan_out_batch(p["post_id"], p["lo"], p["hi"], p["total"], p["started"], post=post)
+    streaming.batch_delivered(post, delivered)
 
 
 def _notify_post(p: dict[str, Any]) -> None:
@@ -155,7 +138,7 @@ HANDLERS: dict[str, list[Handler]] = {
     "post.created": [_deep_screen, _fan_out, _notify_post, _stream_post, _deliver_post],
     # A post restored from an account archive is history: screened again if borderline, never fanned out or notified
     "post.imported": [_deep_screen],
-    "timelines.fanout_batch": [_fan_out_batch, _stream_batch],
+    "timelines.fanout_batch": [_fan_out_batch],  # and streamed to those it reached
     "post.updated": [streaming.post_updated, lambda p: delivery.on_post_updated(p["post_id"])],
     "post.deleted": [_post_deleted, streaming.post_deleted, lambda p: delivery.on_post_deleted(p["post_id"], p["author_id"])],
     "follow.created": [_follow_created, streaming.follow_created, lambda p: delivery.on_follow(p["follower_id"], p["target_id"])],

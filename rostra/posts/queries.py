@@ -104,7 +104,7 @@ def get_post(viewer: Account | None, post_id: Any) -> Post:
     pid = parse_id(post_id)
     if pid is None:
         raise NotFound("No such post.")
-    post = _visible_card(viewer, pid) if pid is not None else None
+    post = _visible_card(viewer, pid)
     if post is None:
         raise NotFound("No such post.")
     return post

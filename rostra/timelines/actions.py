@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
-from rostra.accounts.models import Account, Block, Follow, Mute
+from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes
 from rostra.core import clock, events, metrics
 from rostra.core.prepared import Prepared
@@ -56,7 +56,7 @@ def _followers_rows(reposts: bool) -> Callable[..., QuerySet[Follow, tuple[int, 
     def build(
         author_id: int, authors: list[int], cutoff: datetime, created: datetime, now: datetime, lo: int | None, hi: int | None, reply_to: int | None
     ) -> QuerySet[Follow, tuple[int, bool]]:
-        mutes_in_force = Mute.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        mutes_in_force = active_mutes(now)
         followers = Follow.objects.filter(target_id=author_id, follower__user__isnull=False, follower__last_active_at__gte=cutoff)
         if lo is not None:
             followers = followers.filter(follower_id__gt=lo)
