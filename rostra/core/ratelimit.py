@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -211,8 +210,8 @@ class DatabaseBackend:
                 [key, expires],
             )
             row = cur.fetchone()
-        if random.random() < 0.002:  # noqa: S311 - not a secret; prune now and then
-            self.prune(now)
+        # Expired windows are deleted by the minute's periodic task (pipeline.tasks), not here:
+        # a request's queries stay the same from one request to the next.
         return int(row[0]) if row else 1
 
     def peek(self, key: str, now: float) -> int:

@@ -50,6 +50,15 @@ def _deliver_batches() -> None:
             break
 
 
+@db_periodic_task(crontab(minute="*"))
+def prune_rate_limits_task() -> None:
+    # The database rate limiter keeps one row per (rule, identity, window); expired windows go.
+    # (Redis expires its own counters.)
+    from rostra.core.ratelimit import DatabaseBackend
+
+    DatabaseBackend().prune()
+
+
 @db_periodic_task(crontab(minute="31", hour="3"))
 def prune_deliveries_task() -> None:
     # Finished deliveries are kept 30 days (what went where), then forgotten.

@@ -235,6 +235,19 @@ def test_database_backend_counts_in_rows(db, limits):
     assert row.count == 2
 
 
+def test_expired_windows_are_pruned_by_the_periodic_task_not_by_requests(db, limits):
+    from rostra.pipeline.tasks import prune_rate_limits_task
+
+    limits("api_ip=100/5m", redis_url=None)
+    RateLimitCounter.objects.create(key="api_ip:198.51.100.21:1", count=7, expires_at=1)
+    for _ in range(3):
+        anon("198.51.100.21").get("/api/v1/instance")
+    assert RateLimitCounter.objects.filter(expires_at=1).exists()  # requests never delete
+    prune_rate_limits_task.call_local()
+    assert not RateLimitCounter.objects.filter(expires_at=1).exists()
+    assert RateLimitCounter.objects.get(key__startswith="api_ip:198.51.100.21:").count == 3
+
+
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_redis_backend_holds_the_limit(db, limits):
     limits("api_ip=2/5m", redis_url=REDIS_URL)
