@@ -119,6 +119,21 @@ def _fresh_home_timelines() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _steady_surge_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # The surge state is memoised for seconds, in the process and in the cache: a test that
+    # crossed an expiry would make one query more in one request than in the next, which is what
+    # the query-count tests compare. Each test starts with nothing memoised and nothing expires
+    # during it; a switch still clears both (surge.set_mode).
+    from rostra.accounts import surge
+
+    monkeypatch.setattr(surge, "LOCAL_TTL_S", 3600.0)
+    monkeypatch.setattr(surge, "CACHE_TTL_S", 3600)
+    surge.forget_cached()
+    yield
+    surge.forget_cached()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
     # One test's requests never count against the next: Redis counters (when the suite runs
     # with ROSTRA_TEST_REDIS_URL) and remembered Redis outages are forgotten; database counters

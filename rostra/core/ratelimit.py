@@ -4,8 +4,9 @@ One limiter for the whole instance (see docs/api-compatibility.md, "Rate limits"
 ``hit(rule, identity)``: it counts one request in the rule's current window and says whether the
 request is within the limit, how many remain and when the window ends.
 
-Backends: Redis (``INCR`` + ``EXPIRE`` in one round trip) when ``REDIS_URL`` is set, else one
-upsert on a database row. When Redis cannot be reached the limiter falls back to the database for
+Backends: Redis (``INCR`` + ``EXPIRE`` in one round trip) when ``REDIS_URL`` is set, else
+upserts on database rows, batched in each process for the per-request API rules
+(``DatabaseBackend``). When Redis cannot be reached the limiter falls back to the database for
 ``REDIS_RETRY_S`` seconds, then tries Redis again: the limits still hold while Redis is down
 (counts restart in the other store, which is at worst a window's grace).
 
@@ -181,44 +182,110 @@ class LimiterUnavailable(Exception):
 class Backend(Protocol):
     name: str
 
-    def incr(self, key: str, period_s: int, now: float) -> int: ...
+    def incr(self, key: str, period_s: int, now: float, exact_from: int = 0) -> int: ...
 
     def peek(self, key: str, now: float) -> int: ...
 
     def clear(self) -> None: ...
 
 
+# The rules every API request or inbox delivery is counted against. The database backend gathers
+# their counts in the process and writes them in batches (see DatabaseBackend); the sign-in,
+# sign-up and other low-volume rules are written at once, every time.
+BATCHED_RULES = frozenset({"api_token", "api_user", "api_ip", "inbox_domain"})
+FLUSH_S = 0.25  # how long a batched count may wait in a process before it is written
+
+
 class DatabaseBackend:
-    """One row per (rule, identity, window); an atomic upsert counts."""
+    """One row per (rule, identity, window), counted by upserts.
+
+    Each count written at once would make every API request a write transaction: on SQLite
+    those queue behind one lock (its busy handler sleeps up to 100 ms at a time), so concurrent
+    readers waited on their own rate limits. A hit therefore only adds to the process's tally,
+    and the tally is written as one statement at most every ``FLUSH_S`` seconds
+    (``flush``), which also brings back the totals all processes have written. A count is
+    written at once, with the other pending ones, when its estimate reaches ``exact_from``
+    (the limiter passes half the limit of a batched rule, and 0 for the others, so those are
+    always exact).
+
+    What a process has not written yet is missing from the others' estimates: a limit can be
+    overrun by at most what the other processes counted in their last ``FLUSH_S`` seconds,
+    and only below half the limit is anything estimated at all. A process that stops loses
+    at most its last ``FLUSH_S`` seconds of counts.
+    """
 
     name = "database"
+    _CHUNK = 300  # rows per upsert statement (3 parameters each)
+
+    def __init__(self, flush_s: float = FLUSH_S) -> None:
+        self.flush_s = flush_s
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[int]] = {}  # key -> [count not yet written, expires_at]
+        self._written: dict[str, tuple[int, int]] = {}  # key -> (total in the database when last written, expires_at)
+        self._flushed_at = time.monotonic()
 
     def _table(self) -> str:
         from rostra.core.models import RateLimitCounter
 
         return RateLimitCounter._meta.db_table
 
-    def incr(self, key: str, period_s: int, now: float) -> int:
+    def incr(self, key: str, period_s: int, now: float, exact_from: int = 0) -> int:
+        expires = int(now // period_s * period_s + period_s)
+        with self._lock:
+            entry = self._pending.setdefault(key, [0, expires])
+            entry[0] += 1
+            estimate = self._written.get(key, (0, 0))[0] + entry[0]
+            due = time.monotonic() - self._flushed_at >= self.flush_s
+        if estimate < exact_from and not due:
+            return estimate
+        self.flush(now)
+        with self._lock:  # this flush's total, or another thread's if it wrote this count first
+            return self._written.get(key, (0, 0))[0] + self._pending.get(key, [0, 0])[0]
+
+    def flush(self, now: float | None = None) -> dict[str, int]:
+        """Write every pending count; the totals of the keys written (all processes' counts)."""
         from django.db import connection
 
+        at = time.time() if now is None else now
+        with self._lock:
+            batch, self._pending = self._pending, {}
+            self._flushed_at = time.monotonic()
+        if not batch:
+            return {}
         table = connection.ops.quote_name(self._table())
-        expires = int(now // period_s * period_s + period_s)
-        with connection.cursor() as cur:
-            cur.execute(
-                f'INSERT INTO {table} ("key", "count", "expires_at") VALUES (%s, 1, %s) '  # noqa: S608 - the table name is ours
-                f'ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + 1 RETURNING "count"',
-                [key, expires],
-            )
-            row = cur.fetchone()
-        # Expired windows are deleted by the minute's periodic task (pipeline.tasks), not here:
-        # a request's queries stay the same from one request to the next.
-        return int(row[0]) if row else 1
+        rows = list(batch.items())
+        totals: dict[str, int] = {}
+        try:
+            with connection.cursor() as cur:
+                for i in range(0, len(rows), self._CHUNK):
+                    chunk = rows[i : i + self._CHUNK]
+                    cur.execute(
+                        f'INSERT INTO {table} ("key", "count", "expires_at") VALUES '  # noqa: S608 - the table name is ours
+                        + ", ".join(["(%s, %s, %s)"] * len(chunk))
+                        + f' ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + excluded."count" RETURNING "key", "count"',
+                        [value for key, (count, expires) in chunk for value in (key, count, expires)],
+                    )
+                    totals.update((str(k), int(c)) for k, c in cur.fetchall())
+        except Exception:
+            with self._lock:  # nothing is lost: the counts wait for the next write
+                for key, (count, expires) in batch.items():
+                    self._pending.setdefault(key, [0, expires])[0] += count
+            raise
+        with self._lock:
+            for key, total in totals.items():
+                self._written[key] = (total, batch[key][1])
+            for key in [k for k, (_, expires) in self._written.items() if expires <= at]:
+                del self._written[key]
+        # Expired windows are deleted by the minute's periodic task (pipeline.tasks), not here.
+        return totals
 
     def peek(self, key: str, now: float) -> int:
         from rostra.core.models import RateLimitCounter
 
         row = RateLimitCounter.objects.filter(key=key, expires_at__gt=int(now)).values_list("count", flat=True).first()
-        return int(row or 0)
+        with self._lock:
+            pending = self._pending.get(key, [0, 0])[0]
+        return int(row or 0) + pending
 
     def prune(self, now: float | None = None) -> int:
         from rostra.core.models import RateLimitCounter
@@ -229,7 +296,14 @@ class DatabaseBackend:
     def clear(self) -> None:
         from rostra.core.models import RateLimitCounter
 
+        self.forget()
         RateLimitCounter.objects.all().delete()
+
+    def forget(self) -> None:
+        """Drop this process's tallies (counts not yet written, totals last read)."""
+        with self._lock:
+            self._pending.clear()
+            self._written.clear()
 
 
 class RedisBackend:
@@ -245,7 +319,8 @@ class RedisBackend:
         # reset never wipes the counters another is in the middle of checking.
         self.prefix = str(getattr(settings, "RATE_LIMIT_REDIS_PREFIX", KEY_PREFIX))
 
-    def incr(self, key: str, period_s: int, now: float) -> int:
+    def incr(self, key: str, period_s: int, now: float, exact_from: int = 0) -> int:
+        # Always exact: one round trip to Redis costs less than keeping tallies in the process.
         pipe = self.client.pipeline(transaction=True)
         pipe.incr(self.prefix + key)
         pipe.expire(self.prefix + key, period_s + 1, nx=True)
@@ -300,7 +375,8 @@ class Limiter:
         at = time.time() if now is None else now
         window = int(at // rule.period_s)
         key = f"{rule.name}:{identity}:{window}"
-        count = self._run("incr", key, rule.period_s, at)
+        exact_from = rule.limit // 2 if rule.name in BATCHED_RULES else 0
+        count = self._run("incr", key, rule.period_s, at, exact_from)
         return Verdict(rule, count, (window + 1) * rule.period_s)
 
     def peek(self, rule: Rule, identity: str, *, now: float | None = None) -> Verdict:
@@ -357,6 +433,7 @@ def reset_all(*, database: bool = True) -> None:
             lim.reset()
             continue
         lim._redis_down_until = 0.0
+        lim.database.forget()
         if lim.redis is not None:
             try:
                 lim.redis.clear()

@@ -238,7 +238,7 @@ def test_database_backend_counts_in_rows(db, limits):
 def test_expired_windows_are_pruned_by_the_periodic_task_not_by_requests(db, limits):
     from rostra.pipeline.tasks import prune_rate_limits_task
 
-    limits("api_ip=100/5m", redis_url=None)
+    limits("api_ip=6/5m", redis_url=None)
     RateLimitCounter.objects.create(key="api_ip:198.51.100.21:1", count=7, expires_at=1)
     for _ in range(3):
         anon("198.51.100.21").get("/api/v1/instance")
@@ -246,6 +246,54 @@ def test_expired_windows_are_pruned_by_the_periodic_task_not_by_requests(db, lim
     prune_rate_limits_task.call_local()
     assert not RateLimitCounter.objects.filter(expires_at=1).exists()
     assert RateLimitCounter.objects.get(key__startswith="api_ip:198.51.100.21:").count == 3
+
+
+def test_database_counts_of_api_requests_are_batched_below_half_the_limit(db, limits):
+    limits("api_ip=40/5m", redis_url=None)
+    ip = "198.51.100.22"
+    lim = ratelimit.limiter()
+    lim.database.flush_s = 3600.0  # only the half-limit rule writes in this test
+    for n in range(1, 20):
+        r = anon(ip).get("/api/v1/instance")
+        assert r.status_code == 200 and r["X-RateLimit-Remaining"] == str(40 - n)
+    assert not RateLimitCounter.objects.filter(key__startswith=f"api_ip:{ip}:").exists()  # no write per request
+    anon(ip).get("/api/v1/instance")  # the 20th reaches half the limit: written, with the rest
+    assert RateLimitCounter.objects.get(key__startswith=f"api_ip:{ip}:").count == 20
+    for _ in range(20):
+        assert anon(ip).get("/api/v1/instance").status_code == 200
+    assert anon(ip).get("/api/v1/instance").status_code == 429  # the limit itself is exact
+    # Sign-in rules are never batched: every attempt is a row at once.
+    _web_login("nobody", "x", ip=ip)
+    assert RateLimitCounter.objects.get(key__startswith=f"login_ip:{ip}:").count == 1
+
+
+def test_batched_counts_of_two_processes_add_up_before_the_limit(db):
+    from django.db import transaction
+
+    one, two = ratelimit.DatabaseBackend(flush_s=3600.0), ratelimit.DatabaseBackend(flush_s=3600.0)
+    now, key = 1_000_000.0, "api_user:7:3333"
+    assert [one.incr(key, 300, now, exact_from=10) for _ in range(4)] == [1, 2, 3, 4]
+    assert [two.incr(key, 300, now, exact_from=10) for _ in range(3)] == [1, 2, 3]
+    assert not RateLimitCounter.objects.exists()
+    assert two.peek(key, now) == 3  # its own tally
+    assert [one.incr(key, 300, now, exact_from=10) for _ in range(6)] == [5, 6, 7, 8, 9, 10]  # the 10th is written
+    assert RateLimitCounter.objects.get(key=key).count == 10
+    assert two.flush(now) == {key: 13}
+    assert one.incr(key, 300, now, exact_from=10) == 14  # near the limit, the other process's counts are in
+    # A write that fails loses nothing: the counts wait for the next one.
+    three = ratelimit.DatabaseBackend(flush_s=3600.0)
+    three.incr("api_user:8:3333", 300, now, exact_from=100)
+    three.incr("api_user:8:3333", 300, now, exact_from=100)
+    table = three._table
+    three._table = lambda: "no_such_table"  # type: ignore[method-assign]
+    with pytest.raises(Exception), transaction.atomic():  # noqa: B017 - whichever error the database raises
+        three.flush(now)
+    three._table = table  # type: ignore[method-assign]
+    assert three.flush(now) == {"api_user:8:3333": 2}
+    # With no wait allowed, every count is written as it comes.
+    four = ratelimit.DatabaseBackend(flush_s=0.0)
+    assert four.incr("api_user:9:3333", 300, now, exact_from=100) == 1
+    assert RateLimitCounter.objects.get(key="api_user:9:3333").count == 1
 
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
