@@ -102,13 +102,17 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(sqlite_path),
+            # Each web and task thread keeps its connection: opening one per request (PRAGMAs,
+            # schema, a cold page cache) cost a home read a third of its time (bench: 16 clients,
+            # 179 -> 276 reads/s). Each connection's page cache is capped at 8 MB below.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # WAL for concurrent readers; IMMEDIATE so writers queue instead of failing on upgrade.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                    "PRAGMA busy_timeout=20000; PRAGMA cache_size=-20000;"
+                    "PRAGMA busy_timeout=20000; PRAGMA cache_size=-8000;"
                 ),
             },
         }

@@ -24,6 +24,9 @@ TESTING = True
 # each counts rate limits under its own prefix and streams on its own channel (Redis pub/sub
 # channels are server-wide, whatever the database number).
 RATE_LIMIT_REDIS_PREFIX = f"rl:{os.getpid()}:"
+# The database rate limiter writes every count at once in tests: batched by time, a request would
+# make one query more whenever a quarter-second had passed (the batching has tests of its own).
+RATE_LIMIT_FLUSH_S = 0.0
 STREAMING_BUS_CHANNEL = f"rostra:streaming:{os.getpid()}"
 TIMELINE_REDIS_PREFIX = f"tl:{os.getpid()}:"  # home timelines in Redis (rostra.timelines.store)
 NEAR_DUPLICATE_REDIS_PREFIX = f"nd:{os.getpid()}"

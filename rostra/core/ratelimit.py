@@ -217,7 +217,11 @@ class DatabaseBackend:
     name = "database"
     _CHUNK = 300  # rows per upsert statement (3 parameters each)
 
-    def __init__(self, flush_s: float = FLUSH_S) -> None:
+    def __init__(self, flush_s: float | None = None) -> None:
+        if flush_s is None:
+            from django.conf import settings
+
+            flush_s = float(getattr(settings, "RATE_LIMIT_FLUSH_S", FLUSH_S))
         self.flush_s = flush_s
         self._lock = threading.Lock()
         self._pending: dict[str, list[int]] = {}  # key -> [count not yet written, expires_at]

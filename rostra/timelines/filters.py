@@ -15,12 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 
 from rostra.accounts.models import Account
 from rostra.core.clock import now
 from rostra.core.errors import NotFound, ValidationError
 from rostra.core.ids import parse_id
+from rostra.core.prepared import Prepared
 from rostra.posts.models import Post
 from rostra.posts.queries import get_post
 from rostra.timelines.models import FILTER_CONTEXTS, Filter, FilterAction, FilterKeyword, FilterStatus
@@ -67,6 +68,12 @@ class FilterResult:
 
 def _active(qs: Any) -> Any:
     return qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now()))
+
+
+_in_force = Prepared(
+    "an account's filters in force",
+    lambda account_id, at: Filter.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at), account_id=account_id),
+)
 
 
 def filters_of(account: Account) -> list[Filter]:
@@ -119,13 +126,12 @@ def match_filters(account: Account | None, posts: Iterable[Post], context: str) 
     posts = list(posts)
     if account is None or not posts or context not in FILTER_CONTEXTS:
         return {}
-    active = [
-        f
-        for f in _active(Filter.objects.filter(account_id=account.pk)).prefetch_related("keywords", "statuses")
-        if context in (f.context or [])
-    ]
+    # Asked of every timeline page: a prepared query, and nothing more for most people, who have
+    # no filter in force.
+    active = [f for f in _in_force.models(account_id=account.pk, at=now()) if context in (f.context or [])]
     if not active:
         return {}
+    prefetch_related_objects(active, "keywords", "statuses")
     compiled = [(f, [(k.keyword, compile_keyword(k.keyword, k.whole_word)) for k in f.keywords.all()]) for f in active]
     status_sets = [{s.post_id for s in f.statuses.all()} for f in active]
     results: dict[int, list[FilterResult]] = {}
