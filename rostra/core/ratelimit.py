@@ -271,9 +271,10 @@ class DatabaseBackend:
                     )
                     totals.update((str(k), int(c)) for k, c in cur.fetchall())
         except Exception:
-            with self._lock:  # nothing is lost: the counts wait for the next write
+            with self._lock:  # nothing is lost: the counts wait for the next write (those of windows still open)
                 for key, (count, expires) in batch.items():
-                    self._pending.setdefault(key, [0, expires])[0] += count
+                    if expires > at:
+                        self._pending.setdefault(key, [0, expires])[0] += count
             raise
         with self._lock:
             for key, total in totals.items():

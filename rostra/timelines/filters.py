@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -66,14 +66,11 @@ class FilterResult:
 # -- reads ---------------------------------------------------------------------------------------
 
 
-def _active(qs: Any) -> Any:
-    return qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now()))
+def _active(qs: Any, at: datetime | None = None) -> Any:
+    return qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now() if at is None else at))
 
 
-_in_force = Prepared(
-    "an account's filters in force",
-    lambda account_id, at: Filter.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at), account_id=account_id),
-)
+_in_force = Prepared("an account's filters in force", lambda account_id, at: _active(Filter.objects.filter(account_id=account_id), at))
 
 
 def filters_of(account: Account) -> list[Filter]:

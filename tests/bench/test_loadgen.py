@@ -342,7 +342,7 @@ def test_each_scenario_runs_at_tiny_scale(bench_context: Path, name: str) -> Non
     report = json.loads(out.stdout)
     results, notes = report["results"], report["notes"]
     expected = {
-        "home_reads": {"home_reads_per_s", "home_reads_per_s_c1", "home_reads_per_s_c4", "home_ceiling_reads_per_s"},
+        "home_reads": {"home_reads_per_s", "home_reads_per_s_c1", "home_reads_per_s_c4", "home_ceiling_reads_per_s", "home_first_read_p50_ms"},
         "mixed_knee": {"mixed_knee_rps", "home_p99_ms"},
         "posts_per_s": {"posts_per_s"},
         "celebrity_fanout": {"celebrity_fanout_50pct_s", "celebrity_fanout_99pct_s", "celebrity_fanout_100pct_s"},
