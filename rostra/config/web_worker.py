@@ -13,10 +13,10 @@ keep-alive, the benchmark): when many connect at once, the first worker to wake 
 them before another is scheduled, and then serves them all on one core while the others idle
 (measured: 16 keep-alive clients all on one of two workers, half the throughput, for as long
 as the connections lasted). So each worker publishes how many requests it has in hand in a small
-array shared by the master's children. A worker whose threads are all busy stops accepting for up
-to ``DEFER_S`` while another worker has a free thread or a thread's worth fewer requests in hand, leaving the new
-connection to that one; past ``DEFER_S`` it accepts anyway (the other may be stuck, or gone). When
-the workers are equally busy, accepting stays eager, so the queue, and shedding, work as before.
+array shared by the master's children. A worker stops accepting for up to ``DEFER_S`` while
+another worker has fewer requests in hand, leaving the new connection to that one; past
+``DEFER_S`` it accepts anyway (the other may be stuck, or gone). When the workers are equally
+busy, accepting stays eager, so the queue, and shedding, work as before.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from rostra.core.admission import note_queue_wait
 
 SLOTS = 64  # `rostra serve --workers` allows 1 to 64
-DEFER_S = 0.02  # how long a busy worker leaves new connections to an idle one before it takes them
+DEFER_S = 0.02  # how long a worker leaves new connections to a less busy one before it takes them
 
 # Created when gunicorn's master imports this class, before it forks: its workers share the pages.
 # Per slot (a worker's age modulo SLOTS): the worker's pid (0 when free) and its requests in hand.
@@ -68,15 +68,14 @@ class AdmissionWorker(ThreadWorker):
         note_queue_wait(time.monotonic() - queued_at if queued_at is not None else 0.0)
         return super().handle(conn)
 
-    def _another_has_room(self) -> bool:
-        # Another worker with a free thread (ours are all busy), or with a thread's worth fewer
-        # requests in hand than this one.
-        mine, threads = self._slot, self.cfg.threads
-        below = max(threads - 1, self._in_hand - threads)
-        return any(_PIDS[i] and i != mine and _BUSY[i] <= below for i in range(SLOTS))
+    def _another_has_less(self) -> bool:
+        # Threads share one core (the GIL): a worker with two requests in hand is already slower
+        # for each than one with a single request, so fewer in hand is what counts, not free threads.
+        mine, in_hand = self._slot, self._in_hand
+        return any(_PIDS[i] and i != mine and _BUSY[i] < in_hand for i in range(SLOTS))
 
     def _may_accept(self) -> bool:
-        if self._in_hand < self.cfg.threads or not self._another_has_room():
+        if self._in_hand == 0 or not self._another_has_less():
             self._defer_until = None
             return True
         now = time.monotonic()

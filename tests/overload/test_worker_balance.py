@@ -79,29 +79,27 @@ def test_connections_opened_at_once_are_shared_among_the_workers(tmp_path: Path)
                 c.close()
 
 
-def test_a_busy_worker_leaves_new_connections_to_one_with_room() -> None:
+def test_a_worker_leaves_new_connections_to_a_less_busy_one() -> None:
     worker = object.__new__(web_worker.AdmissionWorker)
-    worker.cfg = type("Cfg", (), {"threads": 4})()
     worker._slot, worker._defer_until = 0, None
     other = 1
     try:
         web_worker._PIDS[0], web_worker._PIDS[other] = 100, 101
         web_worker._BUSY[other] = 0
-        worker._in_hand = 3
-        assert worker._may_accept()  # a free thread of its own
-        worker._in_hand = 4
-        assert not worker._may_accept()  # all busy, the other idle: leave it to the other
+        worker._in_hand = 0
+        assert worker._may_accept()  # nothing in hand: always
+        worker._in_hand = 1
+        assert not worker._may_accept()  # the other has nothing: leave it to the other
         assert worker._defer_until is not None
         worker._defer_until = time.monotonic() - 0.001
         assert worker._may_accept()  # not for ever: the other may be stuck
-        web_worker._BUSY[other] = 4
-        worker._in_hand = 5
-        assert worker._may_accept() and worker._defer_until is None  # the other is about as busy
-        worker._in_hand = 8
-        assert not worker._may_accept()  # a thread's worth busier than the other: leave it to the other
+        web_worker._BUSY[other] = 3
+        worker._in_hand = 3
+        assert worker._may_accept() and worker._defer_until is None  # as busy as the other
+        worker._in_hand = 4
+        assert not worker._may_accept()  # busier than the other
         web_worker._PIDS[other] = 0
-        web_worker._BUSY[other] = 0
-        worker._in_hand = 40
+        worker._defer_until = None
         assert worker._may_accept()  # a slot without a live worker does not count
     finally:
         web_worker._PIDS[0] = web_worker._PIDS[other] = 0
