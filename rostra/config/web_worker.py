@@ -40,6 +40,19 @@ _PIDS = multiprocessing.RawArray(ctypes.c_int, SLOTS)
 _BUSY = multiprocessing.RawArray(ctypes.c_int, SLOTS)
 
 
+def _alive(pid: int) -> bool:
+    # A worker killed outright (gunicorn's own timeout sends SIGKILL) never clears its slot, and
+    # its replacement takes another: without this check its last count would draw connections
+    # to no one for DEFER_S each time.
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        pass
+    return True
+
+
 class AdmissionWorker(ThreadWorker):
     def init_process(self) -> None:
         self._slot = self.age % SLOTS
@@ -72,7 +85,7 @@ class AdmissionWorker(ThreadWorker):
         # Threads share one core (the GIL): a worker with two requests in hand is already slower
         # for each than one with a single request, so fewer in hand is what counts, not free threads.
         mine, in_hand = self._slot, self._in_hand
-        return any(_PIDS[i] and i != mine and _BUSY[i] < in_hand for i in range(SLOTS))
+        return any(_PIDS[i] and i != mine and _BUSY[i] < in_hand and _alive(_PIDS[i]) for i in range(SLOTS))
 
     def _may_accept(self) -> bool:
         if self._in_hand == 0 or not self._another_has_less():

@@ -3,7 +3,9 @@ one worker must not accept them all while another has free threads."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -79,12 +81,19 @@ def test_connections_opened_at_once_are_shared_among_the_workers(tmp_path: Path)
                 c.close()
 
 
+def _a_finished_process() -> int:
+    proc = subprocess.Popen(["true"])  # gone once waited for
+    proc.wait()
+    return proc.pid
+
+
 def test_a_worker_leaves_new_connections_to_a_less_busy_one() -> None:
     worker = object.__new__(web_worker.AdmissionWorker)
     worker._slot, worker._defer_until = 0, None
     other = 1
     try:
-        web_worker._PIDS[0], web_worker._PIDS[other] = 100, 101
+        live = os.getpid()  # slots are believed only for processes that exist
+        web_worker._PIDS[0], web_worker._PIDS[other] = live, live
         web_worker._BUSY[other] = 0
         worker._in_hand = 0
         assert worker._may_accept()  # nothing in hand: always
@@ -100,7 +109,9 @@ def test_a_worker_leaves_new_connections_to_a_less_busy_one() -> None:
         assert not worker._may_accept()  # busier than the other
         web_worker._PIDS[other] = 0
         worker._defer_until = None
-        assert worker._may_accept()  # a slot without a live worker does not count
+        assert worker._may_accept()  # a slot without a worker does not count
+        web_worker._PIDS[other] = _a_finished_process()
+        assert worker._may_accept()  # nor one whose worker was killed outright
     finally:
         web_worker._PIDS[0] = web_worker._PIDS[other] = 0
         web_worker._BUSY[other] = 0
