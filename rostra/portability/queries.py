@@ -125,7 +125,8 @@ def list_rows(owner: Account) -> Iterator[list[str]]:
 
 
 def bookmark_urls(owner: Account) -> Iterator[str]:
-    """Bookmarked posts the owner may still see (through the door), oldest bookmark first."""
+    """Bookmarked posts the owner may still see (through the door), oldest post first (by id: two
+    posts written in the same millisecond come in either order)."""
     posts = bookmarked_posts(owner).select_related("author", "remote").order_by("id")
     for post in posts.iterator(chunk_size=500):
         yield formats.post_url(post)
