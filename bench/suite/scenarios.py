@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.suite.context import BenchContext, Community
-from bench.suite.loadgen import Request, Response, Result, Source, call, mix, run_closed, run_open
+from bench.suite.loadgen import Request, Response, Result, Source, call, mix, percentile, run_closed, run_open
 from rostra.testing.demo_words import sample_post_text
 
 HOME = "/api/v1/timelines/home"
@@ -182,9 +182,9 @@ def _first_reads(ctx: BenchContext, tokens: list[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(one, tokens))
-    latencies = sorted(ms for ms, status in answers if status == 200)
+    latencies = [ms for ms, status in answers if status == 200]
     failed = len(answers) - len(latencies)
-    p50 = round(latencies[len(latencies) // 2], 1) if latencies else 0.0
+    p50 = round(percentile(latencies, 50), 1)
     ctx.results["home_first_read_p50_ms"] = p50
     _note(ctx, f"first home reads of {len(tokens)} readers (8 at a time): p50 {p50:.0f} ms, errors {failed}")
 
