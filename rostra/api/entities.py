@@ -300,20 +300,20 @@ class StatusPage:
     filtered: dict[int, list[FilterResult]] = field(default_factory=dict)
     media_origins: dict[int, remote_media.Origin] = field(default_factory=dict)  # remote attachments' remote_url
     remote_addresses: dict[int, tuple[str, str]] = field(default_factory=dict)  # remote posts: (ActivityPub id, URL)
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)  # authors' entities, built once per page
+
+    def account(self, a: Account) -> dict[str, Any]:
+        """The author's Account entity, built once however many of the page's posts are theirs
+        (the same dict in each: entities are never changed once built)."""
+        built = self.accounts.get(a.pk)
+        if built is None:
+            built = self.accounts[a.pk] = account(a)
+        return built
 
 
 def status_page(posts: Sequence[Post], viewer: Account | None, *, filtered: dict[int, list[FilterResult]] | None = None) -> StatusPage:
     """Load what ``status`` needs for all of ``posts`` (and what they repost or quote) at once."""
-    ids: set[int] = set()
-    for p in posts:
-        ids.add(p.pk)
-        if p.repost_of_id:
-            ids.add(p.repost_of_id)
-            inner = p.repost_of
-            if inner is not None and inner.quote_of_id:
-                ids.add(inner.quote_of_id)
-        if p.quote_of_id:
-            ids.add(p.quote_of_id)
+    ids = post_queries.page_ids_of(posts)
     tags, mentions = post_queries.tags_and_mentions(ids)
     page = StatusPage(viewer=viewer, tags=tags, mentions=mentions, filtered=filtered or {})
     # Remote posts' attachments (their media are prefetched with the page): one query for all.
@@ -323,8 +323,13 @@ def status_page(posts: Sequence[Post], viewer: Account | None, *, filtered: dict
     remote_ids += [p.quote_of_id for p in shown if p is not None and p.quote_of_id and p.quote_of is not None and not p.quote_of.author.is_local]
     page.remote_addresses = post_queries.remote_addresses(remote_ids)
     if viewer is not None:
-        page.pinned = post_queries.pinned_ids(viewer, ids)
-        page.muted_threads = post_queries.muted_thread_ids(viewer, {p.thread_id or p.pk for p in posts} | {p.repost_of.thread_id or p.repost_of_id for p in posts if p.repost_of_id and p.repost_of is not None})
+        threads = post_queries.thread_ids_of(posts)
+        marks = post_queries.page_marks(viewer, posts)  # asked with the likes when the posts were fetched
+        if marks is not None and ids <= marks.page_ids and threads <= marks.thread_ids:
+            page.pinned, page.muted_threads = set(marks.pinned & ids), set(marks.muted_threads & threads)
+        else:
+            page.pinned = post_queries.pinned_ids(viewer, ids)
+            page.muted_threads = post_queries.muted_thread_ids(viewer, threads)
     return page
 
 
@@ -378,7 +383,7 @@ def status(post: Post, page: StatusPage, *, nested: bool = False) -> dict[str, A
         "uri": page.remote_addresses[post.pk][0] if post.pk in page.remote_addresses else status_url(post),
         "url": page.remote_addresses[post.pk][1] if post.pk in page.remote_addresses else status_url(post),
         "created_at": timestamp(post.created_at),
-        "account": account(post.author),
+        "account": page.account(post.author),
         "content": "" if post.repost_of_id else post.content_html,
         "visibility": post.visibility,
         "sensitive": bool(post.sensitive or post.moderation_label),

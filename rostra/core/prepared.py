@@ -75,29 +75,50 @@ def _kind(value: Any) -> str:
 
 
 class _Shape:
-    __slots__ = ("compiler", "converters", "slots", "sql")
+    __slots__ = ("compiler", "converters", "plan", "slots", "sql")
 
     def __init__(self, sql: str, slots: list[tuple[Any, ...]], compiler: SQLCompiler) -> None:
         self.sql, self.slots, self.compiler = sql, slots, compiler
         # The compiler's per-column converters (datetimes and booleans on SQLite...), found once.
         self.converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+        # Most of a card's columns are NULL (the joins of a post that reposts or quotes nothing),
+        # and most converters give None for None: those are not called for a NULL. Whether a
+        # column's converters do is asked of them, once; one that gives anything else is called.
+        self.plan = [
+            (position, tuple(functions), expression, _keeps_none(functions, expression, compiler.connection))
+            for position, (functions, expression) in self.converters.items()
+        ]
 
     def convert(self, raw: list[Any], using: str) -> list[Any]:
         """Rows through the column converters, with this thread's connection (the compiler's is
         the one of the thread that compiled the shape)."""
-        if not self.converters:
+        if not self.plan:
             return raw
         connection = connections[using]
+        plan = self.plan
         out = []
         for fetched in raw:
             row = list(fetched)
-            for position, (functions, expression) in self.converters.items():
+            for position, functions, expression, keeps_none in plan:
                 value = row[position]
+                if value is None and keeps_none:
+                    continue
                 for convert in functions:
                     value = convert(value, expression, connection)
                 row[position] = value
             out.append(row)
         return out
+
+
+def _keeps_none(functions: Sequence[Callable[..., Any]], expression: Any, connection: Any) -> bool:
+    """Whether a column's converters turn None into None (then a NULL needs no call)."""
+    value = None
+    try:
+        for convert in functions:
+            value = convert(value, expression, connection)
+    except Exception:  # noqa: BLE001 - a converter that cannot take None is simply always called
+        return False
+    return value is None
 
 
 class Prepared(Generic[M]):
@@ -250,3 +271,31 @@ class Prepared(Generic[M]):
                 setattr(obj, attr, row[position])
             out.append(obj)
         return out
+
+
+def fill_related(instances: Sequence[Model], related_name: str, rows: Sequence[Model], queryset: QuerySet[Any]) -> None:
+    """Put ``rows`` (fetched by the caller, ordered as ``queryset`` orders them) into each
+    instance's ``related_name`` (a reverse foreign key), as ``prefetch_related`` does with a
+    ``Prefetch(related_name, queryset=queryset)``: ``instance.<related_name>.all()`` then reads
+    them with no query, each row knows its instance, and anything chained on it (``filter``,
+    ``update``...) is still a query scoped to that instance, as Django's own prefetch makes it.
+
+    Django's prefetch compiles its query on every call (about 0.1 ms per instance on a page of
+    posts); with the rows from a ``Prepared`` query, only the per-instance scoping is left."""
+    if not instances:
+        return
+    manager_field = getattr(type(instances[0]), related_name).field  # the child's foreign key
+    cache_name = manager_field.remote_field.cache_name
+    by_parent: dict[Any, list[Model]] = {}
+    for row in rows:
+        by_parent.setdefault(getattr(row, manager_field.attname), []).append(row)
+    for instance in instances:
+        found = by_parent.get(instance.pk, [])
+        for row in found:
+            manager_field.set_cached_value(row, instance)
+        qs = getattr(instance, related_name)._apply_rel_filters(queryset)
+        qs._result_cache = found
+        qs._prefetch_done = True
+        if not hasattr(instance, "_prefetched_objects_cache"):
+            instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # Django's own name
+        instance._prefetched_objects_cache[cache_name] = qs  # type: ignore[attr-defined]

@@ -16,13 +16,13 @@ Invisible posts answer exactly like posts that never existed (``NotFound``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 
 from rostra.accounts.models import Account, Block, Follow
 from rostra.accounts.policies import active_mutes, muted_by
@@ -30,8 +30,21 @@ from rostra.core import clock
 from rostra.core.errors import NotFound
 from rostra.core.ids import parse_id
 from rostra.core.pagination import Page, PageRequest, paginate
-from rostra.core.prepared import Prepared
-from rostra.posts.models import VISIBLE_STATES, Bookmark, Like, Media, Mention, Pin, Poll, PollVote, Post, ThreadMute, Visibility
+from rostra.core.prepared import Prepared, fill_related
+from rostra.posts.models import (
+    VISIBLE_STATES,
+    Bookmark,
+    Like,
+    Media,
+    Mention,
+    Pin,
+    Poll,
+    PollOption,
+    PollVote,
+    Post,
+    ThreadMute,
+    Visibility,
+)
 
 
 def _door(viewer: Account | None, prefix: str = "") -> Q:
@@ -135,12 +148,35 @@ CARD_RELATED = (
 )
 
 
-def _card_prefetches() -> list[Any]:
-    return [
-        Prefetch("media", queryset=Media.objects.order_by("position", "id")),
-        Prefetch("repost_of__media", queryset=Media.objects.order_by("position", "id")),
-        "poll__options", "repost_of__poll__options",
-    ]
+_MEDIA_ORDER = ("position", "id")  # Media's own ordering: what post.media.all() lists
+_card_media = Prepared(
+    "the images of posts", lambda ids: Media.objects.filter(post_id__in=ids).order_by("post_id", *_MEDIA_ORDER), lists=("ids",)
+)
+_card_poll_options = Prepared(
+    "the options of polls", lambda ids: PollOption.objects.filter(poll_id__in=ids).order_by("poll_id", "position", "id"), lists=("ids",)
+)
+
+
+def prefetch_cards(posts: list[Post]) -> None:
+    """The images and poll options of the page's posts and of the posts they repost or quote, as
+    ``prefetch_related`` would put them (``post.media.all()``, ``post.poll.options.all()`` read
+    them with no query), in two prepared queries at most."""
+    # Every instance is filled, even when two are the same post (a post and a repost of it).
+    cards = [q for p in posts for q in (p, p.repost_of, p.quote_of, p.repost_of.quote_of if p.repost_of is not None else None) if q is not None]
+    if not cards:
+        return
+    using = _read_from(posts)
+    fill_related(cards, "media", _card_media.models(using, ids=sorted({q.pk for q in cards})), Media.objects.order_by(*_MEDIA_ORDER))
+    polls = [poll for poll in map(poll_of_cached, cards) if poll is not None]
+    if polls:
+        options = _card_poll_options.models(using, ids=[poll.pk for poll in polls])
+        fill_related(polls, "options", options, PollOption.objects.all())
+
+
+def poll_of_cached(post: Post) -> Poll | None:
+    """The post's poll when its card fetched it (``select_related("poll")``), without a query."""
+    poll: Poll | None = Post.poll.related.get_cached_value(post, None)  # type: ignore[assignment]
+    return poll
 
 
 def _mark_page(viewer: Account | None, posts: list[Post]) -> None:
@@ -154,10 +190,15 @@ def _mark_page(viewer: Account | None, posts: list[Post]) -> None:
         mark_viewer_state(viewer, posts)
 
 
+def _prefetch_and_mark(viewer: Account | None, posts: list[Post]) -> None:
+    prefetch_cards(posts)
+    _mark_page(viewer, posts)
+
+
 def with_viewer_state(qs: QuerySet[Post], viewer: Account | None) -> QuerySet[Post]:
     """Everything a post card needs, in a fixed number of queries however many posts there are."""
-    qs = qs.select_related(*CARD_RELATED).prefetch_related(*_card_prefetches())
-    return qs.after_fetch(lambda posts: _mark_page(viewer, posts))  # type: ignore[attr-defined]
+    qs = qs.select_related(*CARD_RELATED)
+    return qs.after_fetch(lambda posts: _prefetch_and_mark(viewer, posts))  # type: ignore[attr-defined]
 
 
 _cards = Prepared("post cards by id", lambda ids: Post.objects.filter(pk__in=ids).select_related(*CARD_RELATED), lists=("ids",))
@@ -170,23 +211,26 @@ def cards_by_id(viewer: Account | None, ids: Iterable[int]) -> dict[int, Post]:
     wanted = sorted(set(ids))
     posts = _cards.models(ids=wanted)
     if posts:
-        prefetch_related_objects(posts, *_card_prefetches())
-        _mark_page(viewer, posts)
+        _prefetch_and_mark(viewer, posts)
     return {p.pk: p for p in posts}
 
 
-def _viewer_state_rows(viewer_id: int, ids: list[int]) -> QuerySet[Any]:
+def _viewer_state_rows(viewer_id: int, ids: list[int], page_ids: list[int], thread_ids: list[int]) -> QuerySet[Any]:
     def kind(qs: QuerySet[Any], code: int, column: str) -> QuerySet[Any]:
         return qs.annotate(kind=Value(code, output_field=IntegerField())).values_list("kind", column)
 
     return kind(Like.objects.filter(account_id=viewer_id, post_id__in=ids), 1, "post_id").union(
         kind(Bookmark.objects.filter(account_id=viewer_id, post_id__in=ids), 2, "post_id"),
         kind(Post.objects.filter(author_id=viewer_id, repost_of_id__in=ids), 3, "repost_of_id"),
+        kind(Pin.objects.filter(account_id=viewer_id, post_id__in=page_ids), 4, "post_id"),
+        kind(ThreadMute.objects.filter(account_id=viewer_id, thread_id__in=thread_ids), 5, "thread_id"),
         all=True,
     )
 
 
-_viewer_state = Prepared("the viewer's likes, bookmarks and reposts", _viewer_state_rows, lists=("ids",))
+_viewer_state = Prepared(
+    "the viewer's likes, bookmarks, reposts, pins and muted threads", _viewer_state_rows, lists=("ids", "page_ids", "thread_ids")
+)
 
 
 def _read_from(posts: list[Post]) -> str:
@@ -194,18 +238,66 @@ def _read_from(posts: list[Post]) -> str:
     return (posts[0]._state.db if posts else None) or "default"
 
 
+@dataclass(frozen=True)
+class PageMarks:
+    """The viewer's pins among ``page_ids`` and muted threads among ``thread_ids``, asked with the
+    likes when the page was fetched, so rendering it asks nothing more (``entities.status_page``)."""
+
+    viewer_id: int
+    page_ids: frozenset[int]
+    thread_ids: frozenset[int]
+    pinned: frozenset[int]
+    muted_threads: frozenset[int]
+
+
+def page_ids_of(posts: Iterable[Post]) -> set[int]:
+    """The posts a page shows: each, what it reposts, and what they quote."""
+    ids: set[int] = set()
+    for p in posts:
+        ids.add(p.pk)
+        if p.repost_of_id:
+            ids.add(p.repost_of_id)
+            inner = p.repost_of
+            if inner is not None and inner.quote_of_id:
+                ids.add(inner.quote_of_id)
+        if p.quote_of_id:
+            ids.add(p.quote_of_id)
+    return ids
+
+
+def thread_ids_of(posts: Iterable[Post]) -> set[int]:
+    """The threads of a page's posts and of the posts they repost (what ``muted`` is asked of)."""
+    threads = {p.thread_id or p.pk for p in posts}
+    return threads | {p.repost_of.thread_id or p.repost_of_id for p in posts if p.repost_of_id and p.repost_of is not None}
+
+
+def page_marks(viewer: Account, posts: Sequence[Post]) -> PageMarks | None:
+    """The marks fetched with these posts when they cover every one of them for ``viewer``."""
+    marks = getattr(posts[0], "viewer_page_marks", None) if posts else None
+    if marks is None or marks.viewer_id != viewer.pk or any(getattr(p, "viewer_page_marks", None) is not marks for p in posts):
+        return None
+    return marks
+
+
 def mark_viewer_state(viewer: Account, posts: list[Post]) -> None:
-    """Set ``viewer_liked``, ``viewer_bookmarked`` and ``viewer_reposted`` on each post (one query).
+    """Set ``viewer_liked``, ``viewer_bookmarked`` and ``viewer_reposted`` on each post, and the
+    page's pins and muted threads (``viewer_page_marks``), in one query.
     A repost's buttons act on the reposted post, so a repost is marked when either it or that post is."""
+    if not posts:
+        return
     wanted = sorted({p.pk for p in posts} | {p.repost_of_id for p in posts if p.repost_of_id})
-    marked: dict[int, set[int]] = {1: set(), 2: set(), 3: set()}
-    for code, post_id in _viewer_state.rows(_read_from(posts), viewer_id=viewer.pk, ids=wanted):
+    pages, threads = page_ids_of(posts), thread_ids_of(posts)
+    marked: dict[int, set[int]] = {1: set(), 2: set(), 3: set(), 4: set(), 5: set()}
+    rows = _viewer_state.rows(_read_from(posts), viewer_id=viewer.pk, ids=wanted, page_ids=sorted(pages), thread_ids=sorted(threads))
+    for code, post_id in rows:
         marked[code].add(post_id)
     liked, bookmarked, reposted = marked[1], marked[2], marked[3]
+    shared = PageMarks(viewer.pk, frozenset(pages), frozenset(threads), frozenset(marked[4]), frozenset(marked[5]))
     for p in posts:
         p.viewer_liked = p.pk in liked or p.repost_of_id in liked  # type: ignore[attr-defined]
         p.viewer_bookmarked = p.pk in bookmarked or p.repost_of_id in bookmarked  # type: ignore[attr-defined]
         p.viewer_reposted = p.pk in reposted or p.repost_of_id in reposted  # type: ignore[attr-defined]
+        p.viewer_page_marks = shared  # type: ignore[attr-defined]
 
 
 def mark_quote_visibility(viewer: Account | None, posts: list[Post]) -> None:

@@ -300,3 +300,42 @@ def test_anonymous_paging_and_a_fixed_number_of_queries(world, tok, run_tasks):
         with CaptureQueriesContext(connection) as many:
             c.get(url)
         assert len(many.captured_queries) == len(few.captured_queries), url
+
+
+def test_pins_and_muted_threads_are_asked_with_the_likes(world, tok, run_tasks):
+    """A timeline page's ``pinned`` and ``muted`` come from the one query that asks the viewer's
+    likes, bookmarks and reposts (no query of pins or thread mutes while rendering), and are right
+    for the posts, the reposted ones and the quoted ones."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = world
+    pinned = make_post(w.bob, "pinned by bob")
+    posts.pin(w.bob, pinned.pk)
+    thread = make_post(w.alice, "a thread bob muted")
+    reply = make_post(w.alice, "and its reply", in_reply_to_id=thread.pk)
+    posts.mute_thread(w.bob, thread.pk)
+    quoting = make_post(w.alice, "quoting bob's pinned post", quote_of_id=pinned.pk)
+    posts.repost(w.alice, thread.pk)
+    plain = make_post(w.alice, "nothing special")
+    run_tasks()
+    c = bearer(tok(w.bob))
+    c.get("/api/v1/timelines/home")
+    with CaptureQueriesContext(connection) as queries:
+        body = c.get("/api/v1/timelines/home").json()
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert sql.count('FROM "posts_pin"') == 1 and sql.count('FROM "posts_threadmute"') == 1  # both inside the one union
+    by_id = {s["id"]: s for s in body}
+    assert by_id[str(pinned.pk)]["pinned"] is True
+    assert by_id[str(thread.pk)]["muted"] is True and by_id[str(reply.pk)]["muted"] is True
+    assert by_id[str(plain.pk)]["muted"] is False and by_id[str(plain.pk)]["pinned"] is None
+    assert by_id[str(quoting.pk)]["quote"]["quoted_status"]["pinned"] is True
+    repost = next(s for s in body if s["reblog"] is not None)
+    assert repost["reblog"]["id"] == str(thread.pk) and repost["reblog"]["muted"] is True
+    # Without the marks (statuses built from posts fetched apart), the same answers, asked apart.
+    from rostra.api import entities
+    from rostra.posts.models import Post
+
+    fresh = list(Post.objects.filter(pk__in=[pinned.pk, thread.pk]).select_related("author").order_by("id"))
+    out = {s["id"]: s for s in entities.statuses(fresh, w.bob)}
+    assert out[str(pinned.pk)]["pinned"] is True and out[str(thread.pk)]["muted"] is True

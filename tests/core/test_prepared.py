@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.test.utils import CaptureQueriesContext
 
 from rostra.accounts.models import Account
 from rostra.api import entities
-from rostra.core.prepared import Prepared, PrepareError
+from rostra.core.prepared import Prepared, PrepareError, _keeps_none, fill_related
 from rostra.posts import actions as posts
-from rostra.posts.models import Post
+from rostra.posts.models import Media, Post
 from rostra.posts.polls import PollDraft
 from rostra.posts.queries import cards_by_id, visible_posts, with_viewer_state
+from rostra.testing.images import png_bytes
 from rostra.testing.world import make_post
 
 
@@ -122,3 +123,48 @@ def test_cards_by_id_render_as_the_querysets_posts(world):
         cards = cards_by_id(viewer, ids)
         expected = {p.pk: p for p in with_viewer_state(Post.objects.filter(pk__in=ids), viewer)}
         assert entities.statuses([cards[i] for i in ids], viewer) == entities.statuses([expected[i] for i in ids], viewer)
+
+
+def test_fill_related_makes_what_prefetch_related_makes(world, media_dir):
+    """Rows put in place by ``fill_related`` read like Django's prefetch: no query to list them,
+    each row knows its post, and a query chained on them is still scoped to that post."""
+    w = world
+    pictures = [posts.upload_media(w.alice, png_bytes((4, 4)), description=f"picture {i}") for i in range(3)]
+    two = make_post(w.alice, "two pictures", media_ids=[pictures[1].pk, pictures[0].pk])
+    one = make_post(w.alice, "one picture", media_ids=[pictures[2].pk])
+    none = make_post(w.alice, "no picture")
+    ids = [two.pk, one.pk, none.pk]
+    order = Media.objects.order_by("position", "id")
+    expected = {p.pk: p for p in Post.objects.filter(pk__in=ids).prefetch_related(Prefetch("media", queryset=order))}
+    filled = list(Post.objects.filter(pk__in=ids).order_by("id"))
+    fill_related(filled, "media", list(Media.objects.filter(post_id__in=ids).order_by("post_id", "position", "id")), order)
+    with CaptureQueriesContext(connection) as queries:
+        for p in filled:
+            assert [m.pk for m in p.media.all()] == [m.pk for m in expected[p.pk].media.all()]
+            assert p.media.count() == len(expected[p.pk].media.all())
+            assert all(m.post is p for m in p.media.all())
+    assert len(queries) == 0
+    by_id = {p.pk: p for p in filled}
+    # Anything chained is a query of that post's rows only, as with Django's own prefetch.
+    assert [m.pk for m in by_id[two.pk].media.filter(description="picture 2")] == []
+    assert [m.pk for m in by_id[one.pk].media.filter(description="picture 2")] == [pictures[2].pk]
+    assert by_id[none.pk].media.update(description="changed") == 0
+    assert set(Media.objects.values_list("description", flat=True)) == {"picture 0", "picture 1", "picture 2"}
+
+
+def test_only_converters_that_keep_none_are_skipped_for_null(world):
+    """A NULL column skips its converters only when they would give None anyway; a converter
+    that turns None into something else (or fails on it) is always called."""
+    make_post(world.alice, "never edited")  # edited_at is NULL
+
+    def build(author_id):
+        return Post.objects.filter(author_id=author_id).annotate(n=Count("likes")).values_list("id", "n", "edited_at", "created_at")
+
+    prepared = Prepared("test nulls", build)
+    assert prepared.rows(author_id=world.alice.pk) == list(build(world.alice.pk))
+    (shape,) = prepared._shapes.values()
+    keeps = {position: keeps_none for position, _, _, keeps_none in shape.plan}
+    assert all(keeps.get(position, True) for position in (1, 2, 3))  # counts and datetimes: None stays None
+    assert not _keeps_none([lambda value, expression, connection: 0 if value is None else value], None, connection)
+    assert not _keeps_none([lambda value, expression, connection: value.upper()], None, connection)
+    assert _keeps_none([lambda value, expression, connection: value], None, connection)
