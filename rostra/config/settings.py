@@ -100,7 +100,7 @@ else:
         sqlite_path = type(sqlite_path)(unquote(urlsplit(ROSTRA.database_url).path))
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "rostra.core.sqlite3",  # Django's, remembering its placeholder rewrites (rostra/core/sqlite3)
             "NAME": str(sqlite_path),
             # Each web and task thread keeps its connection: opening one per request (PRAGMAs,
             # schema, a cold page cache) cost a home read a third of its time (bench: 16 clients,

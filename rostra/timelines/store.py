@@ -18,6 +18,7 @@ door (``rostra.timelines.queries.home``).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,7 @@ from django.db.models import Q
 
 from rostra.accounts.models import Block, Follow
 from rostra.accounts.policies import active_mutes
+from rostra.core.prepared import Prepared
 from rostra.posts.models import VISIBLE_STATES, Mention, ModerationState, Post, Visibility
 from rostra.timelines.models import FollowedTag, HomeEntry
 
@@ -163,14 +165,8 @@ class DatabaseStore:
         return set(HomeEntry.objects.filter(post_id=post_id).values_list("owner_id", flat=True))
 
     def page_ids(self, owner_id: int, *, max_id: int | None, min_id: int | None, since_id: int | None, count: int) -> list[int]:
-        qs = HomeEntry.objects.filter(owner_id=owner_id)
-        if max_id is not None:
-            qs = qs.filter(post_id__lt=max_id)
-        if since_id is not None:
-            qs = qs.filter(post_id__gt=since_id)
-        if min_id is not None:
-            return list(qs.filter(post_id__gt=min_id).order_by("post_id").values_list("post_id", flat=True)[:count])
-        return list(qs.order_by("-post_id").values_list("post_id", flat=True)[:count])
+        rows = _page_query(count).rows(owner_id=owner_id, max_id=max_id, min_id=min_id, since_id=since_id)
+        return [post_id for (post_id,) in rows]
 
     def clear(self, owner_id: int) -> None:
         HomeEntry.objects.filter(owner_id=owner_id).delete()
@@ -183,6 +179,24 @@ class DatabaseStore:
 
     def prepare(self, owner_id: int) -> None:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _page_query(count: int) -> Prepared[Any]:
+    """Every home page asks this: compiled once per page size (a limit is part of the SQL text,
+    and pages ask a few sizes: twice the page, doubled while the door drops posts)."""
+
+    def build(owner_id: int, max_id: int | None, min_id: int | None, since_id: int | None) -> Any:
+        qs = HomeEntry.objects.filter(owner_id=owner_id)
+        if max_id is not None:
+            qs = qs.filter(post_id__lt=max_id)
+        if since_id is not None:
+            qs = qs.filter(post_id__gt=since_id)
+        if min_id is not None:  # the posts just above min_id, ascending
+            return qs.filter(post_id__gt=min_id).order_by("post_id").values_list("post_id")[:count]
+        return qs.order_by("-post_id").values_list("post_id")[:count]
+
+    return Prepared(f"a home page's ids ({count})", build)
 
 
 # --- Redis --------------------------------------------------------------------------------------

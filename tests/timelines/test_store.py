@@ -245,3 +245,23 @@ def test_redis_owners_of_answers_exactly_which_candidates_hold_a_post_in_batches
     assert store.owners_of(42, candidates[1::3]) == set(holders) & set(candidates[1::3])
     assert store.owners_of(42, []) == set()
     assert store.owners_of(44, candidates) == set()
+
+
+def test_page_ids_page_both_ways_with_every_bound(world, run_tasks):
+    """The store's pages (prepared SQL per page size on the database, sorted sets on Redis): newest
+    first below ``max_id`` and above ``since_id``; with ``min_id``, the posts just above it, oldest first."""
+    w = world
+    store = get_store()
+    owner = make_account("pager")  # follows nobody: only what is added here is in the home
+    ids = sorted(make_post(w.alice, f"post {i}").pk for i in range(7))
+    run_tasks()
+    store.add_many(owner.pk, ids)
+    store.mark_complete(owner.pk)
+    newest = ids[::-1]
+    for count in (1, 3, 20):
+        assert store.page_ids(owner.pk, max_id=None, min_id=None, since_id=None, count=count) == newest[:count]
+        assert store.page_ids(owner.pk, max_id=ids[5], min_id=None, since_id=None, count=count) == [i for i in newest if i < ids[5]][:count]
+        assert store.page_ids(owner.pk, max_id=ids[5], min_id=None, since_id=ids[1], count=count) == [i for i in newest if ids[1] < i < ids[5]][:count]
+        assert store.page_ids(owner.pk, max_id=None, min_id=ids[2], since_id=None, count=count) == [i for i in ids if i > ids[2]][:count]
+    assert store.page_ids(owner.pk, max_id=ids[0], min_id=None, since_id=None, count=5) == []
+    assert store.page_ids(make_account("nobody").pk, max_id=None, min_id=None, since_id=None, count=5) == []  # an empty home

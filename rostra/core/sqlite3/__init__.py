@@ -1,0 +1,2 @@
+"""Rostra's SQLite database backend: Django's own, with its placeholder rewriting remembered
+(``base.py``)."""
