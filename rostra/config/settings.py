@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -92,8 +93,21 @@ TEMPLATES = [
 ]
 
 # --- Databases: SQLite in WAL mode by default, PostgreSQL when DATABASE_URL says so.
+
+
+def _postgres(url: str) -> dict[str, Any]:
+    settings_dict: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    if ROSTRA.db_prepared_statements:
+        # Parameters bound by the server, and statements a connection runs five times prepared:
+        # PostgreSQL then plans a home page's dozen statements once per connection, not on every
+        # read (in process, XS: 19-23 -> 13-15 ms a read). Off behind a pooler that drops
+        # prepared statements (ROSTRA_DB_PREPARED_STATEMENTS, docs/operations.md).
+        settings_dict.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    return settings_dict
+
+
 if ROSTRA.database_url and not ROSTRA.database_url.startswith("sqlite"):
-    DATABASES = {"default": dj_database_url.parse(ROSTRA.database_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": _postgres(ROSTRA.database_url)}
 else:
     sqlite_path = ROSTRA.data_dir / "rostra.sqlite3"
     if ROSTRA.database_url and ROSTRA.database_url.startswith("sqlite"):
@@ -122,7 +136,7 @@ else:
 # rostra.core.replicas for timeline and search reads; every write goes to "default".
 ROSTRA_READ_REPLICAS: list[str] = []
 for _n, _url in enumerate(ROSTRA.database_replica_urls, start=1):
-    DATABASES[f"replica_{_n}"] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    DATABASES[f"replica_{_n}"] = _postgres(_url)
     ROSTRA_READ_REPLICAS.append(f"replica_{_n}")
 DATABASE_ROUTERS = ["rostra.core.replicas.ReplicaRouter"]
 

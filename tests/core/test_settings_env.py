@@ -108,6 +108,7 @@ BAD_VALUES = [
     ("ROSTRA_API_REQUIRE_AUTH", "sometimes"),
     ("ROSTRA_ALLOW_LOOPBACK_FEDERATION", "sometimes"),
     ("ROSTRA_AUTHORIZED_FETCH", "sometimes"),
+    ("ROSTRA_DB_PREPARED_STATEMENTS", "sometimes"),
     ("ROSTRA_FEDERATION_MODE", "closed"),
     ("ROSTRA_REMOTE_MEDIA_DAYS", "0"),
     ("ROSTRA_REMOTE_MEDIA_DAYS", "a month"),

@@ -8,8 +8,6 @@ from django.db.backends.sqlite3.base import SQLiteCursorWrapper as DjangoCursor
 
 from rostra.core.sqlite3 import base
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend")
-
 
 @pytest.mark.parametrize(
     "query",
@@ -27,6 +25,7 @@ def test_rewrites_are_djangos(query):
     assert base.qmark(query) == expected  # and remembered
 
 
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="the SQLite run")
 def test_statements_run_and_named_parameters_are_djangos(db):
     with connection.cursor() as cursor:
         assert isinstance(cursor.cursor, base.SQLiteCursorWrapper)
