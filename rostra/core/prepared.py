@@ -275,7 +275,7 @@ class Prepared(Generic[M]):
 
 def fill_related(instances: Sequence[Model], related_name: str, rows: Sequence[Model], queryset: QuerySet[Any]) -> None:
     """Put ``rows`` (fetched by the caller, ordered as ``queryset`` orders them) into each
-    instance's ``related_name`` (a reverse foreign key), as ``prefetch_related`` does with a
+    instance's ``related_name`` (a reverse foreign key to its primary key), as ``prefetch_related`` does with a
     ``Prefetch(related_name, queryset=queryset)``: ``instance.<related_name>.all()`` then reads
     them with no query, each row knows its instance, and anything chained on it (``filter``,
     ``update``...) is still a query scoped to that instance, as Django's own prefetch makes it.

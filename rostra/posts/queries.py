@@ -182,8 +182,8 @@ def poll_of_cached(post: Post) -> Poll | None:
 def _mark_page(viewer: Account | None, posts: list[Post]) -> None:
     # Which quoted posts may be shown is asked of the door once per page, after the fetch.
     # So are the viewer's votes on the page's polls (no query when the page has no poll), and
-    # the viewer's likes, bookmarks and reposts (one prepared query: as EXISTS annotations they
-    # cost the ORM more to compile than the database takes to answer them).
+    # the viewer's likes, bookmarks, reposts, pins and muted threads (one prepared query: as
+    # EXISTS annotations they cost the ORM more to compile than the database takes to answer them).
     mark_quote_visibility(viewer, posts)
     mark_poll_votes(viewer, posts)
     if viewer is not None:
