@@ -303,7 +303,8 @@ def _statuses_for_many(post_id: int, viewers: dict[int, Account], public_only: b
         holder = quoted
     deeper = shown[2 if inner is not None else 1 :]
     if deeper:
-        # What with_viewer_state leaves unloaded on quoted posts, loaded once (the same rows and order).
+        # What with_viewer_state leaves unloaded on quoted posts (the first quote's poll options, and
+        # everything of deeper quotes), loaded once; images it already loaded are skipped by Django.
         prefetch_related_objects(deeper, "media", "poll__options")
     quote_seen = [visible_to(h.quote_of_id, ids) for h in holders]
     polls = [p for p in (poll_of(s) for s in shown if not s.repost_of_id) if p is not None]
