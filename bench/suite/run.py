@@ -102,6 +102,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--keep", action="store_true", help="keep the data dir and the server logs")
     p.add_argument("--no-scenarios", action="store_true", help="only load, start and measure the local figures")
+    p.add_argument(
+        "--only",
+        default="",
+        metavar="NAMES",
+        help="run only these scenarios, comma-separated (home_reads, mixed_knee, posts_per_s, celebrity_fanout, signups)",
+    )
     p.add_argument("--load-only", action="store_true", help="only migrate and load the community (prints the load time; no JSON)")
     args = p.parse_args(argv)
     if args.out is None:
@@ -116,6 +122,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("--idle-seconds must be between 0 and 600")
     if not 1 <= args.workers <= 64:
         p.error("--workers must be between 1 and 64")
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    if args.only:
+        known = [name for name, _ in load_scenarios() or []]
+        unknown = [name for name in args.only if name not in known]
+        if unknown:
+            p.error(f"--only: no scenario named {', '.join(unknown)} (the scenarios: {', '.join(known) or 'none could be loaded'})")
     return args
 
 
@@ -380,6 +392,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             notes=notes,
         )
         scenarios = None if args.no_scenarios else load_scenarios()
+        if scenarios and args.only:
+            scenarios = [(name, fn) for name, fn in scenarios if name in args.only]
         for name, fn in scenarios or []:
             waited = settle()
             if waited is None:

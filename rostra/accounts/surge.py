@@ -39,6 +39,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -461,8 +462,10 @@ def check_invite(code: str) -> Invite:
     return invite
 
 
-def sign_up_with_invite(code: str, username: str, email: str, password: str) -> User:
-    """Sign up past the waitlist, spending one use of the invite, together or not at all."""
+def sign_up_with_invite(code: str, username: str, email: str, password: str, *, within: Callable[[User], object] | None = None) -> User:
+    """Sign up past the waitlist, spending one use of the invite, together or not at all.
+    ``within(user)``: more to write in the same transaction (the API's token); if it raises,
+    nothing is kept."""
     from rostra.accounts.actions import check_sign_up, create_person
 
     check_invite(code)
@@ -473,7 +476,10 @@ def sign_up_with_invite(code: str, username: str, email: str, password: str) -> 
             raise ValidationError(
                 "This invite link is not valid: it has expired, was withdrawn or has been used up.", field="invite"
             )
-        return create_person(new)
+        user = create_person(new)
+        if within is not None:
+            within(user)
+        return user
 
 
 def revoke_invite(actor: User, invite_id: int) -> None:

@@ -172,7 +172,7 @@ if ROSTRA.redis_url:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "rostra.pipeline.queue.RostraSqliteHuey",  # synchronous=NORMAL, as the main database
         "name": "rostra",
         "filename": str(ROSTRA.data_dir / "tasks.sqlite3"),
         "immediate": False,

@@ -35,6 +35,7 @@ from django.db.models import F
 
 from rostra.accounts.models import Account, Block, Follow, FollowRequest
 from rostra.core import clock, outbound
+from rostra.core.prepared import Prepared
 from rostra.federation import actions, activities, double_knock, instance_actor, policy, uris
 from rostra.federation.models import (
     ActorKey,
@@ -185,6 +186,15 @@ def _blockers_own_inboxes(author_id: int) -> set[str]:
     return {a.inbox for a in actors if a.inbox and a.inbox != a.shared_inbox}
 
 
+# The two questions ``_may_reach_remote`` asks of every new post, prepared once each.
+_MENTIONS_REMOTE = Prepared(
+    "whether a post mentions a remote account", lambda post_id: Mention.objects.filter(post_id=post_id).exclude(account__domain="").values_list("pk")[:1]
+)
+_FOLLOWED_REMOTELY = Prepared(
+    "whether an account has a remote follower", lambda author_id: Follow.objects.filter(target_id=author_id).exclude(follower__domain="").values_list("pk")[:1]
+)
+
+
 def _may_reach_remote(post_id: int, post: Post | None = None) -> bool:
     """Whether a new post could have anyone on another server in its audience (``_post_audience``,
     or a repost's): a remote follower of its author, or a remote account it mentions, answers,
@@ -201,11 +211,11 @@ def _may_reach_remote(post_id: int, post: Post | None = None) -> bool:
         others |= set(Post.objects.filter(pk__in=shared).values_list("author_id", flat=True))
     if others and Account.objects.filter(pk__in=others).exclude(domain="").exists():
         return True
-    if Mention.objects.filter(post_id=post.pk).exclude(account__domain="").exists():
+    if _MENTIONS_REMOTE.rows(post_id=post.pk):
         return True
     if post.visibility == Visibility.DIRECT and post.repost_of_id is None:
         return False  # a direct post goes to the people it mentions only
-    return Follow.objects.filter(target_id=post.author_id).exclude(follower__domain="").exists()
+    return bool(_FOLLOWED_REMOTELY.rows(author_id=post.author_id))
 
 
 @_unless_unknown

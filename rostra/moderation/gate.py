@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 
 from rostra.core import metrics
 from rostra.core.clock import now
+from rostra.core.prepared import Prepared
 from rostra.moderation import audit
 from rostra.moderation.models import Case, Decision, ModAction, PolicyVersion
 from rostra.moderation.notices import create_notice
@@ -112,11 +113,15 @@ def using_policy(policy: Policy, version: int = 0) -> Iterator[None]:
         _override = before
 
 
+# Asked by every post screened (its answer is cached per version below): prepared once.
+_LATEST_POLICY = Prepared("the latest policy version", lambda: PolicyVersion.objects.order_by("-version").values_list("version", "created_at")[:1])
+
+
 def active_policy() -> tuple[int, Policy]:
     """The policy in force and its version (0: the shipped default, never saved)."""
     if _override is not None:
         return _override
-    row = PolicyVersion.objects.order_by("-version").values_list("version", "created_at").first()
+    row = next(iter(_LATEST_POLICY.rows()), None)
     key = (int(row[0]), row[1].isoformat()) if row else (0, "")
     policy = _policies.get(key)
     if policy is None:

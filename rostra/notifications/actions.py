@@ -8,6 +8,7 @@ from rostra.accounts.models import Account, Block
 from rostra.accounts.policies import active_mutes
 from rostra.core.clock import now
 from rostra.core.errors import NotFound
+from rostra.core.prepared import Prepared
 from rostra.notifications.models import Kind, Notification
 from rostra.notifications.queries import group_rows
 from rostra.posts.models import VISIBLE_STATES, Mention, PollVote, Post, ThreadMute
@@ -44,6 +45,10 @@ def _thread_muted(recipient_id: int, post_id: int) -> bool:
     return ThreadMute.objects.filter(account_id=recipient_id, thread_id=row[0] or row[1]).exists()
 
 
+# Asked of every new post, most of which mention nobody: prepared.
+_MENTIONED = Prepared("the accounts a post mentions", lambda post_id: Mention.objects.filter(post_id=post_id).values_list("account_id"))
+
+
 def on_post_created(post_id: int, *, post: Post | None = None) -> None:
     """``post``: the row, if the caller has just read it."""
     if post is None or post.pk != post_id:
@@ -60,7 +65,7 @@ def on_post_created(post_id: int, *, post: Post | None = None) -> None:
     if post.quote_of is not None and post.quote_of.author_id not in told:
         notify(post.quote_of.author_id, Kind.QUOTE, post.author_id, post.pk)
         told.add(post.quote_of.author_id)
-    for account_id in Mention.objects.filter(post=post).values_list("account_id", flat=True):
+    for (account_id,) in _MENTIONED.rows(post_id=post.pk):
         if account_id not in told:
             notify(account_id, Kind.MENTION, post.author_id, post.pk)
 

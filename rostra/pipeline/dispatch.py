@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from rostra.accounts import password_reset, surge
+from rostra.core.prepared import Prepared
 from rostra.federation import actions as federation
 from rostra.federation import delivery
 from rostra.federation import media as remote_media
@@ -45,13 +46,15 @@ def event_scope() -> Iterator[None]:
         _event_posts.reset(token)
 
 
+# Only the author joined (a repost's or a quote's post is read when there is one), prepared once.
+_POST = Prepared("an event's post, with its author", lambda post_id: Post.objects.select_related("author").filter(pk=post_id)[:1])
+
+
 def _event_post(post_id: int) -> Post | None:
     memo = _event_posts.get()
     if memo is not None and post_id in memo:
         return memo[post_id]
-    # Only the author joined (a repost's or a quote's post is read when there is one), and no
-    # ORDER BY: ``first()`` would add one that costs Django more to compile than the query to run.
-    post = next(iter(Post.objects.select_related("author").filter(pk=post_id)[:1]), None)
+    post = next(iter(_POST.models(post_id=post_id)), None)
     if memo is not None:
         memo[post_id] = post
     return post

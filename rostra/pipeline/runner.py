@@ -5,19 +5,26 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import F
 
 from rostra.core.clock import now
 from rostra.core.models import Event
+from rostra.core.prepared import Prepared
 from rostra.pipeline.dispatch import event_scope, handlers_for
 
 log = logging.getLogger("rostra.pipeline")
 MAX_ATTEMPTS = 12
 
+# Every event is read and marked done: the ORM took ~0.8 ms of a worker's ~5 ms per new post to
+# build these two statements, so the read is prepared and the mark is written as SQL.
+_pending = Prepared("a pending event", lambda event_id: Event.objects.filter(pk=event_id, done_at__isnull=True)[:1])
+_MARK_DONE = f'UPDATE "{Event._meta.db_table}" SET "done_at" = %s, "attempts" = "attempts" + 1 WHERE "id" = %s'  # noqa: S608 - the model's own table name
+
 
 def run_event(event_id: int) -> bool:
     """Run an event's handlers; mark it done. Returns False if it failed (it will be retried)."""
-    event = Event.objects.filter(pk=event_id, done_at__isnull=True).first()
+    event = next(iter(_pending.models(event_id=event_id)), None)
     if event is None:
         return True  # already done (a duplicate delivery) or never committed
     try:
@@ -28,7 +35,8 @@ def run_event(event_id: int) -> bool:
         log.exception("event %s (%s) failed", event.pk, event.kind)
         Event.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1, last_error=repr(exc)[:2000])
         return False
-    Event.objects.filter(pk=event.pk).update(done_at=now(), attempts=F("attempts") + 1)
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_DONE, [connection.ops.adapt_datetimefield_value(now()), event.pk])
     return True
 
 

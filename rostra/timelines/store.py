@@ -162,7 +162,7 @@ class DatabaseStore:
         return HomeEntry.objects.filter(owner_id=owner_id, post_id=post_id).exists()
 
     def owners_of(self, post_id: int, candidates: Iterable[int]) -> set[int]:
-        return set(HomeEntry.objects.filter(post_id=post_id).values_list("owner_id", flat=True))
+        return {owner_id for (owner_id,) in _OWNERS.rows(post_id=post_id)}
 
     def page_ids(self, owner_id: int, *, max_id: int | None, min_id: int | None, since_id: int | None, count: int) -> list[int]:
         rows = _page_query(count).rows(owner_id=owner_id, max_id=max_id, min_id=min_id, since_id=since_id)
@@ -179,6 +179,10 @@ class DatabaseStore:
 
     def prepare(self, owner_id: int) -> None:
         return None
+
+
+# Streaming asks it of every new post (whom the fan-out reached): prepared.
+_OWNERS = Prepared("the homes holding a post", lambda post_id: HomeEntry.objects.filter(post_id=post_id).values_list("owner_id"))
 
 
 @functools.lru_cache(maxsize=64)

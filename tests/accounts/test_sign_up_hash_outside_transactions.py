@@ -136,3 +136,21 @@ def test_an_invite_is_not_spent_by_a_refused_sign_up(recording) -> None:
     assert recording == [False]  # the first sign-up's; the refused one never hashed
     assert Invite.objects.get(pk=invite.pk).uses == 0
     assert not User.objects.filter(email="second@example.net").exists()
+
+
+def test_an_invited_api_sign_up_whose_token_cannot_be_issued_keeps_nothing(recording) -> None:
+    """The token is written in the transaction that spends the invite: when it cannot be issued
+    (the app's stored scopes name one this server does not know), the invite is not spent and no
+    account is left without a token."""
+    from rostra.api.models import Application
+
+    surge.set_mode(None, "on", reason="test")
+    invite = surge.create_invite(None)
+    token = _app_token()
+    Application.objects.update(scopes="read write retired:scope")
+    r = bearer(token).post("/api/v1/accounts", _form("guest", invite_code=invite.code))
+    assert r.status_code == 400, r.content
+    assert r.json()["error"].startswith("No account was created")
+    assert recording == [False]
+    assert Invite.objects.get(pk=invite.pk).uses == 0
+    assert not User.objects.filter(username="guest").exists() and not Account.objects.filter(username="guest").exists()

@@ -66,6 +66,21 @@ def test_register_answers_a_working_user_token(db, register):
     assert me.status_code == 200 and me.json()["username"] == "newbie"
 
 
+def test_register_leaves_no_account_when_no_token_can_be_issued(db, register):
+    """The person and their token are one transaction: an app whose stored scopes cannot be
+    issued (a scope this server no longer knows) gets an error and leaves no half-made account."""
+    from rostra.api.models import Application
+
+    app, token = _app_token(register)
+    Application.objects.filter(client_id=app.client_id).update(scopes="read write retired:scope")
+    r = bearer(token).post(
+        "/api/v1/accounts", {"username": "halfway", "email": "halfway@example.org", "password": "a-long-secret-phrase-1", "agreement": "true"}
+    )
+    assert r.status_code == 400, r.content
+    assert r.json()["error"].startswith("No account was created") and "retired:scope" in r.json()["error"]
+    assert not User.objects.filter(username="halfway").exists() and not Account.objects.filter(username="halfway").exists()
+
+
 def test_register_json_body(db, register):
     _app, token = _app_token(register)
     r = bearer(token).post(

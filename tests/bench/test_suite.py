@@ -229,6 +229,16 @@ def test_run_refuses_bad_arguments_before_making_anything(tmp_path: Path, capsys
         run.main(["--profile", "XXL"])
     with pytest.raises(SystemExit):
         run.main(["--step-seconds", "0"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run.main(["--only", "posts_per_s,posts_per_minute"])
+    err = capsys.readouterr().err
+    assert "--only: no scenario named posts_per_minute" in err and "celebrity_fanout" in err
+
+
+def test_only_names_the_scenarios_to_run() -> None:
+    assert run.parse_args(["--only", " posts_per_s, signups ,"]).only == ["posts_per_s", "signups"]
+    assert run.parse_args([]).only == []
 
 
 @pytest.mark.live

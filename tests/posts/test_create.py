@@ -112,6 +112,22 @@ def test_hashtags_are_capped(world):
     assert post.hashtags.count() == 30
 
 
+def test_a_new_posts_hashtags_new_known_and_repeated(world):
+    known = Hashtag.objects.create(name="gardening", display_name="Gardening")
+    untouched = Hashtag.objects.create(name="cycling", display_name="cycling")
+    before = now()
+    post = make_post(world.alice, "#Gardening and #sourdough, #gardening again")
+    assert sorted(post.hashtags.values_list("name", flat=True)) == ["gardening", "sourdough"]
+    assert Hashtag.objects.filter(name="gardening").count() == 1  # the known one, not a second
+    assert post.hashtags.get(name="gardening").pk == known.pk
+    for tag in Hashtag.objects.filter(name__in=["gardening", "sourdough"]):
+        assert tag.last_used_at is not None and tag.last_used_at >= before
+        assert tag.last_used_at == post.created_at
+    untouched.refresh_from_db()
+    assert untouched.last_used_at is None
+    assert make_post(world.bob, "no tags here").hashtags.count() == 0
+
+
 # --- replies
 
 

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from rostra.accounts import actions as account_actions
 from rostra.accounts import queries as account_queries
 from rostra.accounts import surge
-from rostra.accounts.models import Account
+from rostra.accounts.models import Account, User
 from rostra.api import entities, oauth, schemas
 from rostra.api.endpoints.featured_tags import FeaturedTagSchema, featured_tag_entity
 from rostra.api.http import (
@@ -198,19 +199,29 @@ def register(request: HttpRequest) -> Any:
     invite = str(data.get("invite_code") or "").strip()  # Rostra's extension: an invite skips the surge waitlist
     if surge.is_active() and not invite:
         return _waitlisted(email)
+    # The person and their token are written together, in one commit, or not at all. The password
+    # is hashed before the transaction (it must not hold SQLite's write lock).
+    issued: list[oauth.Issued] = []
+
+    def issue_token(user: User) -> None:
+        issued.append(oauth.password_grant(token.application, user, token.application.scopes))
+
     try:
         if surge.is_active():
-            user = surge.sign_up_with_invite(invite, username, email, password)
+            surge.sign_up_with_invite(invite, username, email, password, within=issue_token)
         else:
-            user = account_actions.sign_up(username, email, password)
+            new = account_actions.check_sign_up(username, email, password)
+            with transaction.atomic():
+                issue_token(account_actions.create_person(new))
         surge.note_signup()
     except ValidationError as exc:
         for field, messages in exc.errors.items():
             for message in messages:
                 errors.setdefault(field if field != "__all__" else "username", []).append((_code(message), message))
         return _registration_failed(errors)
-    issued = oauth.password_grant(token.application, user, token.application.scopes)
-    return entities.token(issued.token, issued.access_token)
+    except oauth.OAuthError as exc:  # the app's registered scopes cannot be granted: nothing was kept
+        raise ApiError(exc.status, f"No account was created: a token for this app cannot be issued. {exc.description} Register the app again.") from None
+    return entities.token(issued[0].token, issued[0].access_token)
 
 
 # --- The signed-in person's own account ---------------------------------------------------------
