@@ -72,7 +72,7 @@ def batch_delivered(post: Post | None, recipients: Sequence[int]) -> None:
     exclusive list are left out, as in ``_audience``."""
     if post is None or post.moderation_state not in VISIBLE_STATES or not recipients:
         return
-    exclusive = set(ListMember.objects.filter(account_id=post.author_id, list__exclusive=True).values_list("list__owner_id", flat=True))
+    exclusive = {owner_id for _, owner_id, is_exclusive in _MEMBERSHIPS.rows(author_id=post.author_id) if is_exclusive}
     users = sorted(set(recipients) - exclusive)
     if users:
         bus.publish({"event": "update", "post_id": post.pk, "users": users, "channels": [], "lists": []})
